@@ -1,0 +1,64 @@
+# smsgateway — every target does its own set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := node_modules/.bin/buf
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint proto proto-check fmt bench clean tools
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(BUF): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# promtool (Debian package `prometheus`) checks metrics and alert rules; best effort:
+# the tests that need it skip with a clear reason when it cannot be installed.
+tools:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing promtool (Debian package prometheus)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+	      || echo "warning: could not install promtool; its checks will be skipped"; \
+	  else echo "warning: promtool missing and not root; its checks will be skipped"; fi; }
+
+setup: $(VENV)/.installed $(BUF) ## Create .venv and install every dependency.
+
+run: setup ## Run the service on the embedded default (sandbox provider + SQLite).
+	$(VENV)/bin/smsgateway serve
+
+test: setup tools ## Lint, then run every test.
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff, mypy (hand-written code), buf lint, buf format, generated-code drift.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(BUF) lint
+	$(BUF) format --exit-code --diff
+	$(PY) scripts/gen_proto.py --check
+
+fmt: setup ## Format Python and proto sources.
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	$(BUF) format -w
+
+proto: setup ## Regenerate server/smsgateway/v1 from proto/.
+	$(PY) scripts/gen_proto.py
+
+bench: setup ## Run the benchmarks under bench/ (they print numbers).
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean: ## Remove the virtualenv, node_modules and caches.
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""smsgateway_client."""
