@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from smsgateway.upstream.models import DeliveryReport as DeliveryReportIn
+from smsgateway.upstream.models import Uplink as UplinkIn
+
+__all__ = ["DeliveryReportIn", "UplinkIn"]
+
 
 class Stream(enum.StrEnum):
     """The two event streams."""
@@ -27,42 +32,6 @@ class Source(enum.StrEnum):
 
     PUSH = "push"
     PULL = "pull"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReportIn:
-    """A delivery report as parsed from a push or a pull, before storage."""
-
-    biz_id: str
-    phone_number: str
-    provider_code: str
-    """The provider's code as text ("10000", "4", ...)."""
-    success: bool
-    message: str = ""
-    sms_size: int = 0
-    send_time: datetime | None = None
-    """Aware datetimes (the provider's zone applied by the parser)."""
-    report_time: datetime | None = None
-
-    def dedup_key(self) -> str:
-        """Identity of a report: the same report pushed twice or pulled and pushed."""
-        report_time = self.report_time.isoformat() if self.report_time else ""
-        return f"{self.biz_id}|{self.phone_number}|{self.provider_code}|{report_time}"
-
-
-@dataclass(frozen=True, slots=True)
-class UplinkIn:
-    """An uplink as parsed from a push or a pull, before storage."""
-
-    phone_number: str
-    content: str
-    sign: str
-    sequence_id: int
-    send_time: datetime | None = None
-
-    def dedup_key(self) -> str:
-        """Identity of an uplink: the provider's sequence id with the sender."""
-        return f"{self.sequence_id}|{self.phone_number}"
 
 
 @dataclass(frozen=True, slots=True)
