@@ -163,6 +163,14 @@ class GroupMismatchError(Exception):
     """Joining a consumer group with a filter other than the one it was created with."""
 
 
+class UnknownGroupError(LookupError):
+    """Claiming from a consumer group that was never joined."""
+
+
+KNOWN_PROVIDER_CODES: frozenset[str] = frozenset({"10000", "1", "4", "5", "6", "7", "8", "9"})
+"""The report codes the provider documents; `ReportFilter.other_codes` matches the rest."""
+
+
 class EventStore(Protocol):
     """Durable storage of reports, uplinks, consumer groups, sends and suppressions.
 
@@ -220,6 +228,10 @@ class EventStore(Protocol):
 
     async def prune(self, retention: Retention) -> int:
         """Drop events beyond retention; return how many."""
+        ...
+
+    async def stats(self) -> StoreStats:
+        """Counters for metrics (dead letters kept, newest cursor per stream)."""
         ...
 
     # -- consumer groups ----------------------------------------------------

@@ -7,8 +7,11 @@ number, provider-local times) lives here too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +48,173 @@ class Uplink:
     def dedup_key(self) -> str:
         """Identity of an uplink: the provider's sequence id with the sender."""
         return f"{self.sequence_id}|{self.phone_number}"
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """The provider's answer to an accepted send: one bizId for the whole batch."""
+
+    biz_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """The account balance, exact."""
+
+    amount: Decimal
+    text: str
+    """The amount as the provider wrote it (e.g. "100.00")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A provider token; its value never appears in a repr."""
+
+    value: str = field(repr=False)
+    expires_at: float
+    """When it stops being valid, on the client's monotonic clock."""
+
+
+SUCCESS_CODE = "10000"
+
+
+def code_of(value: object) -> str:
+    """The provider's `code` as text: 10000, "10000" and 10000.0 all give "10000"."""
+    if isinstance(value, bool):
+        raise ValueError("code is a boolean")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError("code is not a whole number")
+        return str(int(value))
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("code is empty")
+        return text
+    raise ValueError(f"code has type {type(value).__name__}")
+
+
+def parse_time(text: str | None, utc_offset_hours: float) -> datetime | None:
+    """A provider time "yyyy-MM-dd HH:mm:ss" (zone-less) as an aware datetime."""
+    if text is None or text == "":
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"time has type {type(text).__name__}, expected text")
+    try:
+        naive = datetime.strptime(text.strip(), _TIME_FORMAT)
+    except ValueError:
+        raise ValueError(f"time {text[:40]!r} is not 'yyyy-MM-dd HH:mm:ss'") from None
+    return naive.replace(tzinfo=timezone(timedelta(hours=utc_offset_hours)))
+
+
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+def _field(item: Mapping[str, object], camel: str, snake: str) -> object:
+    """A field under either published spelling (camelCase first)."""
+    value = item.get(camel)
+    return item.get(snake) if value is None else value
+
+
+def _text(item: Mapping[str, object], camel: str, snake: str, *, required: bool) -> str:
+    value = _field(item, camel, snake)
+    if value is None:
+        if required:
+            raise ValueError(f"field {camel!r} / {snake!r} is missing")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"field {camel!r} has type {type(value).__name__}, expected text")
+    text = str(value).strip()
+    if required and not text:
+        raise ValueError(f"field {camel!r} is empty")
+    return text
+
+
+def _integer(value: object, name: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"field {name!r} is a boolean, expected a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise ValueError(f"field {name!r} is not a whole number")
+
+
+def _success(value: object, code: str) -> bool:
+    if value is None:
+        return code == SUCCESS_CODE
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise ValueError("field 'success' is not a boolean")
+
+
+def _mapping(item: object) -> Mapping[str, object]:
+    if not isinstance(item, Mapping):
+        raise ValueError(f"item is a {type(item).__name__}, expected a JSON object")
+    return item
+
+
+def parse_report_item(item: Mapping[str, object], utc_offset_hours: float = 8.0) -> DeliveryReport:
+    """One delivery report from a pull or a push (either spelling, `code` text or number).
+
+    Raises ValueError naming the offending field (never its value when it is a number).
+    """
+    item = _mapping(item)
+    if item.get("code") is None:
+        raise ValueError("field 'code' is missing")
+    code = code_of(item.get("code"))
+    size_value = _field(item, "smsSize", "sms_size")
+    return DeliveryReport(
+        biz_id=_text(item, "bizId", "biz_id", required=True),
+        phone_number=_text(item, "phoneNumber", "phone_number", required=True),
+        provider_code=code,
+        success=_success(item.get("success"), code),
+        message=_text(item, "message", "message", required=False),
+        sms_size=0 if size_value in (None, "") else _integer(size_value, "smsSize"),
+        send_time=parse_time(_time_text(item, "sendTime", "send_time"), utc_offset_hours),
+        report_time=parse_time(_time_text(item, "reportTime", "report_time"), utc_offset_hours),
+    )
+
+
+def parse_uplink_item(
+    item: Mapping[str, object], utc_offset_hours: float = 8.0, *, default_sign: str = ""
+) -> Uplink:
+    """One uplink from a pull or a push; `default_sign` fills a missing `sign` (pulls omit it)."""
+    item = _mapping(item)
+    sequence = _field(item, "sequenceId", "sequence_id")
+    if sequence is None:
+        raise ValueError("field 'sequenceId' / 'sequence_id' is missing")
+    content = item.get("content")
+    if not isinstance(content, str):
+        raise ValueError("field 'content' is missing or not text")
+    sign = _text(item, "sign", "sign", required=False) or default_sign
+    return Uplink(
+        phone_number=_text(item, "phoneNumber", "phone_number", required=True),
+        content=content,
+        sign=sign,
+        sequence_id=_integer(sequence, "sequenceId"),
+        send_time=parse_time(_time_text(item, "sendTime", "send_time"), utc_offset_hours),
+    )
+
+
+def _time_text(item: Mapping[str, object], camel: str, snake: str) -> str | None:
+    value = _field(item, camel, snake)
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"field {camel!r} has type {type(value).__name__}, expected text")

@@ -1,0 +1,568 @@
+"""`SmsGatewayClient`: a typed asyncio (grpc.aio) client of the SmsGateway API.
+
+Every method raises `GatewayError` (never a raw `AioRpcError`). Unary calls that fail
+with `UNAVAILABLE` are retried with jittered exponential backoff inside one overall
+deadline; sends reuse their `request_id` on every attempt, so the gateway runs a
+retried send at most once (it sends only the provider calls that did not go out).
+Streams reconnect after `UNAVAILABLE` and resume right after the last event they
+yielded (or, in a consumer group, from the group's position).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from types import TracebackType
+from typing import Any, Final, Literal, TypeVar
+
+import grpc
+from google.protobuf import duration_pb2, timestamp_pb2
+from smsgateway.v1 import smsgateway_pb2 as pb
+from smsgateway.v1 import smsgateway_pb2_grpc
+
+from .errors import GatewayError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "KindLike",
+    "RetryPolicy",
+    "SmsGatewayClient",
+    "StreamName",
+    "parse_kind",
+    "parse_status",
+]
+
+#: Where the gateway listens by default (`make run`).
+DEFAULT_TARGET: Final = "localhost:50051"
+
+#: A kind of message: an `SmsKind` value or a name such as `"notice"`, `"verification-code"`.
+KindLike = int | str
+#: The event streams by short name, or an `EventStream` value.
+StreamName = Literal["reports", "uplinks"] | int
+
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+E = TypeVar("E")
+
+# Responses to sends echo every recipient; 100,000 recipients exceed gRPC's 4 MiB default.
+_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_MAX_ACK_CURSORS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How unary calls are retried after `UNAVAILABLE`, and how streams reconnect."""
+
+    max_attempts: int = 4
+    """Attempts in all, the first included (1 disables retries and stream reconnects)."""
+    initial_backoff: float = 0.25
+    """Seconds before the second attempt, before jitter."""
+    max_backoff: float = 5.0
+    """Upper bound of one wait, before jitter."""
+    multiplier: float = 2.0
+    """Growth of the wait per attempt."""
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        if self.initial_backoff < 0 or self.max_backoff < self.initial_backoff:
+            raise ValueError("need 0 <= initial_backoff <= max_backoff")
+        if self.multiplier < 1:
+            raise ValueError("multiplier must be >= 1")
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """The wait after failed attempt number `attempt` (from 1): equal jitter, so
+        that clients failing together do not come back together, yet always wait."""
+        ceiling = min(self.max_backoff, self.initial_backoff * self.multiplier ** (attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+_KINDS: Final[Mapping[str, int]] = {
+    "unspecified": pb.SMS_KIND_UNSPECIFIED,
+    "verification-code": pb.SMS_KIND_VERIFICATION_CODE,
+    "notice": pb.SMS_KIND_NOTICE,
+    "marketing": pb.SMS_KIND_MARKETING,
+}
+
+
+def _enum_key(name: str, prefix: str) -> str:
+    key = name.strip().lower().replace("_", "-")
+    return key.removeprefix(prefix)
+
+
+def parse_kind(kind: KindLike) -> int:
+    """An `SmsKind` value from a value or a name (`notice`, `SMS_KIND_NOTICE`, ...)."""
+    if isinstance(kind, int):
+        if kind not in pb.SmsKind.values():
+            raise ValueError(f"unknown SmsKind value {kind}")
+        return kind
+    key = _enum_key(kind, "sms-kind-")
+    if key not in _KINDS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(_KINDS)}")
+    return _KINDS[key]
+
+
+def parse_status(status: int | str) -> int:
+    """A `DeliveryStatus` value from a value or a name (`delivered`, `RATE_LIMITED`, ...)."""
+    if isinstance(status, int):
+        if status not in pb.DeliveryStatus.values():
+            raise ValueError(f"unknown DeliveryStatus value {status}")
+        return status
+    key = _enum_key(status, "delivery-status-")
+    for name, value in pb.DeliveryStatus.items():
+        if value and _enum_key(name, "delivery-status-") == key:
+            return int(value)
+    raise ValueError(f"unknown delivery status {status!r}")
+
+
+def _parse_stream(stream: StreamName) -> int:
+    if stream == "reports":
+        return int(pb.EVENT_STREAM_DELIVERY_REPORTS)
+    if stream == "uplinks":
+        return int(pb.EVENT_STREAM_UPLINKS)
+    if isinstance(stream, int) and stream in pb.EventStream.values():
+        return stream
+    raise ValueError(f"unknown stream {stream!r}; expected 'reports' or 'uplinks'")
+
+
+def _numbers(phone_numbers: str | Iterable[str]) -> list[str]:
+    # A bare string is one entry (the gateway splits it on `,`), never its characters.
+    return [phone_numbers] if isinstance(phone_numbers, str) else list(phone_numbers)
+
+
+def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    if value.tzinfo is None:
+        raise ValueError("start_time must be timezone-aware")
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value.astimezone(UTC))
+    return ts
+
+
+def _duration(value: float | timedelta) -> duration_pb2.Duration:
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    d = duration_pb2.Duration()
+    d.FromNanoseconds(round(seconds * 1e9))
+    return d
+
+
+def _stream_start(
+    start: int | str | None, after_cursor: int | None, start_time: datetime | None
+) -> pb.StreamStart | None:
+    given = [x for x in (start, after_cursor, start_time) if x is not None]
+    if len(given) > 1:
+        raise ValueError("give at most one of start, after_cursor, start_time")
+    if after_cursor is not None:
+        return pb.StreamStart(after_cursor=after_cursor)
+    if start_time is not None:
+        return pb.StreamStart(start_time=_timestamp(start_time))
+    if start is None:
+        return None
+    if isinstance(start, str):
+        key = _enum_key(start, "start-position-")
+        positions = {"latest": pb.START_POSITION_LATEST, "earliest": pb.START_POSITION_EARLIEST}
+        if key not in positions:
+            raise ValueError(f"unknown start {start!r}; expected 'latest' or 'earliest'")
+        start = positions[key]
+    return pb.StreamStart(position=start)
+
+
+def _group(
+    group: str | None, ack_deadline: float | timedelta | None, max_outstanding: int | None
+) -> pb.ConsumerGroupOptions | None:
+    if group is None:
+        if ack_deadline is not None or max_outstanding is not None:
+            raise ValueError("ack_deadline and max_outstanding need a consumer group")
+        return None
+    options = pb.ConsumerGroupOptions(name=group, max_outstanding=max_outstanding or 0)
+    if ack_deadline is not None:
+        options.ack_deadline.CopyFrom(_duration(ack_deadline))
+    return options
+
+
+class SmsGatewayClient:
+    """A client of one gateway. Use it as an async context manager (or call `close`).
+
+    Create it inside a running event loop; one client (one channel) serves any number
+    of concurrent calls, so share it rather than making one per call.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout: float | None = 30.0,
+        channel: grpc.aio.Channel | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        metadata: Sequence[tuple[str, str]] = (),
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        """
+        Args:
+            target: `host:port` of the gateway (ignored when `channel` is given).
+            timeout: The overall deadline of each unary call in seconds, retries included;
+                None waits forever. Streams have no deadline.
+            channel: A channel to use instead of making one; the caller keeps owning it.
+            credentials: TLS credentials; None uses plaintext (in-cluster traffic).
+            metadata: Sent with every call (for example an authorization header).
+            retry: Retries of `UNAVAILABLE` and stream reconnects.
+            sleep: Waits between attempts (tests inject a recorder).
+            rng: Draws the jitter (tests inject a seeded one).
+        """
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be > 0 or None")
+        self._timeout = timeout
+        self._metadata = tuple(metadata)
+        self._retry = retry
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._owns_channel = channel is None
+        if channel is None:
+            options = [
+                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+            ]
+            if credentials is None:
+                channel = grpc.aio.insecure_channel(target, options=options)
+            else:
+                channel = grpc.aio.secure_channel(target, credentials, options=options)
+        self._channel = channel
+        self._stub: Any = smsgateway_pb2_grpc.SmsGatewayStub(channel)
+
+    async def __aenter__(self) -> SmsGatewayClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the channel (when this client made it); open streams end."""
+        if self._owns_channel:
+            await self._channel.close()
+
+    # -- sends -----------------------------------------------------------------------
+
+    async def send_sms(
+        self,
+        phone_numbers: str | Iterable[str],
+        sign: str,
+        content: str,
+        kind: KindLike = pb.SMS_KIND_UNSPECIFIED,
+        request_id: str | None = None,
+    ) -> pb.SendSmsResponse:
+        """Send one plain SMS to one or many numbers.
+
+        Without `request_id` a UUID4 is generated, so that this client's own retries are
+        safe; pass your own to make retries across processes safe too. A send where some
+        provider calls failed raises `GatewayError` with `.partial_response` set.
+        """
+        request = pb.SendSmsRequest(
+            phone_numbers=_numbers(phone_numbers),
+            sign=sign,
+            content=content,
+            kind=parse_kind(kind),
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        return await self._unary(self._stub.SendSms, request)
+
+    async def send_template_sms(
+        self,
+        phone_numbers: str | Iterable[str],
+        sign: str,
+        template_id: str,
+        params: str | Mapping[str, Any] | Sequence[Any],
+        content: str,
+        kind: KindLike = pb.SMS_KIND_UNSPECIFIED,
+        request_id: str | None = None,
+    ) -> pb.SendTemplateSmsResponse:
+        """Send an SMS from an approved template; as `send_sms`.
+
+        `params` is JSON text, or an object/array that is encoded compactly (the provider
+        allows 100 characters).
+        """
+        params_json = (
+            params
+            if isinstance(params, str)
+            else json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+        )
+        request = pb.SendTemplateSmsRequest(
+            phone_numbers=_numbers(phone_numbers),
+            sign=sign,
+            template_id=template_id,
+            template_params_json=params_json,
+            content=content,
+            kind=parse_kind(kind),
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        return await self._unary(self._stub.SendTemplateSms, request)
+
+    # -- account and status ------------------------------------------------------------
+
+    async def get_balance(self) -> Decimal:
+        """The account balance, exact."""
+        response = await self.get_balance_response()
+        try:
+            return Decimal(response.balance)
+        except InvalidOperation:
+            raise ValueError(
+                f"gateway returned a balance that is not a decimal: {response.balance!r}"
+            )
+
+    async def get_balance_response(self) -> pb.GetBalanceResponse:
+        """The balance as the gateway answers it (with the time it was read)."""
+        return await self._unary(self._stub.GetBalance, pb.GetBalanceRequest())
+
+    async def get_send_status(self, biz_id: str) -> pb.GetSendStatusResponse:
+        """The status of every recipient of one provider call."""
+        return await self._unary(self._stub.GetSendStatus, pb.GetSendStatusRequest(biz_id=biz_id))
+
+    # -- stored events -----------------------------------------------------------------
+
+    async def list_delivery_reports(
+        self,
+        *,
+        biz_ids: Iterable[str] = (),
+        phone_numbers: Iterable[str] = (),
+        sign: str = "",
+        statuses: Iterable[int | str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> AsyncIterator[pb.ListDeliveryReportsResponse]:
+        """Stored delivery reports, oldest first, one page per item until the last page."""
+        request = pb.ListDeliveryReportsRequest(
+            filter=_report_filter(biz_ids, phone_numbers, sign, statuses),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        async for page in self._pages(self._stub.ListDeliveryReports, request):
+            yield page
+
+    async def list_uplinks(
+        self,
+        *,
+        phone_numbers: Iterable[str] = (),
+        sign: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> AsyncIterator[pb.ListUplinksResponse]:
+        """Stored uplinks, oldest first, one page per item until the last page."""
+        request = pb.ListUplinksRequest(
+            filter=pb.UplinkFilter(phone_numbers=list(phone_numbers), sign=sign),
+            page_size=page_size,
+            page_token=page_token,
+        )
+        async for page in self._pages(self._stub.ListUplinks, request):
+            yield page
+
+    # -- event streams -----------------------------------------------------------------
+
+    def stream_delivery_reports(
+        self,
+        *,
+        start: int | str | None = None,
+        after_cursor: int | None = None,
+        start_time: datetime | None = None,
+        biz_ids: Iterable[str] = (),
+        phone_numbers: Iterable[str] = (),
+        sign: str = "",
+        statuses: Iterable[int | str] = (),
+        group: str | None = None,
+        ack_deadline: float | timedelta | None = None,
+        max_outstanding: int | None = None,
+        reconnect: bool = True,
+    ) -> AsyncIterator[pb.DeliveryReport]:
+        """Delivery reports: stored ones from the start position, then live ones.
+
+        Give at most one of `start` (`"latest"`, the default, or `"earliest"`),
+        `after_cursor`, `start_time` (timezone-aware). With `group`, acknowledge each
+        report with `acknowledge("reports", group, [cursor])`. Close the iterator
+        (`contextlib.aclosing`) to end the call promptly when you stop early.
+        """
+        request = pb.StreamDeliveryReportsRequest(
+            start=_stream_start(start, after_cursor, start_time),
+            filter=_report_filter(biz_ids, phone_numbers, sign, statuses),
+            consumer_group=_group(group, ack_deadline, max_outstanding),
+        )
+        return self._stream(
+            self._stub.StreamDeliveryReports, request, lambda r: r.report, reconnect
+        )
+
+    def stream_uplinks(
+        self,
+        *,
+        start: int | str | None = None,
+        after_cursor: int | None = None,
+        start_time: datetime | None = None,
+        phone_numbers: Iterable[str] = (),
+        sign: str = "",
+        group: str | None = None,
+        ack_deadline: float | timedelta | None = None,
+        max_outstanding: int | None = None,
+        reconnect: bool = True,
+    ) -> AsyncIterator[pb.Uplink]:
+        """Uplinks: stored ones from the start position, then live ones; as
+        `stream_delivery_reports`."""
+        request = pb.StreamUplinksRequest(
+            start=_stream_start(start, after_cursor, start_time),
+            filter=pb.UplinkFilter(phone_numbers=list(phone_numbers), sign=sign),
+            consumer_group=_group(group, ack_deadline, max_outstanding),
+        )
+        return self._stream(self._stub.StreamUplinks, request, lambda r: r.uplink, reconnect)
+
+    async def acknowledge(self, stream: StreamName, group: str, cursors: Iterable[int]) -> int:
+        """Acknowledge events of a consumer group; returns how many were pending.
+
+        More than 10,000 cursors go in several calls.
+        """
+        stream_value = _parse_stream(stream)
+        pending = list(cursors)
+        acknowledged = 0
+        for i in range(0, len(pending), _MAX_ACK_CURSORS):
+            request = pb.AcknowledgeEventsRequest(
+                stream=stream_value,
+                consumer_group=group,
+                cursors=pending[i : i + _MAX_ACK_CURSORS],
+            )
+            response = await self._unary(self._stub.AcknowledgeEvents, request)
+            acknowledged += response.acknowledged_count
+        return acknowledged
+
+    # -- suppressions ------------------------------------------------------------------
+
+    async def list_suppressions(
+        self, *, sign: str = "", page_size: int = 0, page_token: str = ""
+    ) -> AsyncIterator[pb.ListSuppressionsResponse]:
+        """Suppressed numbers (of one sign, or of all), one page per item."""
+        request = pb.ListSuppressionsRequest(sign=sign, page_size=page_size, page_token=page_token)
+        async for page in self._pages(self._stub.ListSuppressions, request):
+            yield page
+
+    async def add_suppression(
+        self, sign: str, phone_number: str, reason: str = ""
+    ) -> pb.Suppression:
+        """Suppress marketing messages of `sign` to `phone_number` (idempotent)."""
+        request = pb.AddSuppressionRequest(sign=sign, phone_number=phone_number, reason=reason)
+        response = await self._unary(self._stub.AddSuppression, request)
+        return response.suppression
+
+    async def remove_suppression(self, sign: str, phone_number: str) -> bool:
+        """Lift a suppression; True when the number was suppressed."""
+        request = pb.RemoveSuppressionRequest(sign=sign, phone_number=phone_number)
+        response = await self._unary(self._stub.RemoveSuppression, request)
+        return bool(response.removed)
+
+    # -- machinery ---------------------------------------------------------------------
+
+    def _next_delay(
+        self, error: GatewayError, attempt: int, deadline: float | None
+    ) -> float | None:
+        """The wait before another attempt, or None when the error is final."""
+        if not error.retryable or attempt >= self._retry.max_attempts:
+            return None
+        delay = max(self._retry.backoff(attempt, self._rng), error.retry_delay or 0.0)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            return None  # no time left for another attempt: fail now, not at the deadline
+        return delay
+
+    async def _unary(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        attempt = 1
+        while True:
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                return await method(request, timeout=remaining, metadata=self._metadata)
+            except grpc.aio.AioRpcError as exc:
+                error = GatewayError.from_rpc_error(exc)
+                delay = self._next_delay(error, attempt, deadline)
+                if delay is None:
+                    raise error from exc
+            log.warning(
+                "%s failed (attempt %d of %d), retrying in %.2fs: %s",
+                type(request).__name__,
+                attempt,
+                self._retry.max_attempts,
+                delay,
+                error,
+            )
+            await self._sleep(delay)
+            attempt += 1
+
+    async def _pages(self, method: Callable[..., Awaitable[T]], request: Any) -> AsyncIterator[T]:
+        while True:
+            page: Any = await self._unary(method, request)
+            yield page
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
+
+    async def _stream(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        unwrap: Callable[[Any], E],
+        reconnect: bool,
+    ) -> AsyncIterator[E]:
+        grouped = request.HasField("consumer_group")
+        attempt = 1
+        while True:
+            call = method(request, metadata=self._metadata)
+            try:
+                async for response in call:
+                    event: Any = unwrap(response)
+                    attempt = 1
+                    if not grouped:
+                        # Resume right after what the caller has seen. A group resumes
+                        # from its own position; unacknowledged events come again.
+                        resumed = type(request)()
+                        resumed.CopyFrom(request)
+                        resumed.start.after_cursor = event.cursor
+                        request = resumed
+                    yield event
+                return
+            except grpc.aio.AioRpcError as exc:
+                error = GatewayError.from_rpc_error(exc)
+                delay = self._next_delay(error, attempt, None) if reconnect else None
+                if delay is None:
+                    raise error from exc
+            finally:
+                call.cancel()
+            log.warning(
+                "%s interrupted (attempt %d of %d), reconnecting in %.2fs: %s",
+                type(request).__name__,
+                attempt,
+                self._retry.max_attempts,
+                delay,
+                error,
+            )
+            await self._sleep(delay)
+            attempt += 1
+
+
+def _report_filter(
+    biz_ids: Iterable[str],
+    phone_numbers: Iterable[str],
+    sign: str,
+    statuses: Iterable[int | str],
+) -> pb.DeliveryReportFilter:
+    return pb.DeliveryReportFilter(
+        biz_ids=list(biz_ids),
+        phone_numbers=list(phone_numbers),
+        sign=sign,
+        statuses=[parse_status(s) for s in statuses],
+    )

@@ -1,0 +1,5 @@
+"""`python -m smsgateway` = the `smsgateway` command."""
+
+from smsgateway.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,278 @@
+"""The one table from failures to gRPC status codes, with `google.rpc` details.
+
+Servicer methods raise `ApiError` (or a domain exception listed in `_TABLE`);
+`handle_errors` turns it into a rich status: `BadRequest` for bad input,
+`ErrorInfo` (domain `smsgateway`, UPPER_SNAKE reason, metadata) always, and
+`RetryInfo` when waiting helps. Anything unmapped becomes `INTERNAL` without
+leaking its text to the caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from smsgateway.events.model import GroupMismatchError, OutOfRangeError
+from smsgateway.sending.service import RequestIdConflictError, SendFailedError
+from smsgateway.upstream import errors as upstream
+from smsgateway.v1 import smsgateway_pb2 as pb
+
+DOMAIN = "smsgateway"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with one field of a request."""
+
+    field: str
+    """The field path, e.g. `phone_numbers[3]` or `filter.biz_ids[0]`."""
+    description: str
+    """Why the value is not acceptable."""
+
+
+class ApiError(Exception):
+    """A failure with everything the caller needs to act on it."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        *,
+        reason: str,
+        metadata: Mapping[str, str] | None = None,
+        violations: Sequence[FieldViolation] = (),
+        retry_delay: float | None = None,
+        details: Sequence[Message] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.metadata = dict(metadata or {})
+        self.violations = tuple(violations)
+        self.retry_delay = retry_delay
+        self.details = tuple(details)
+
+    def to_status(self) -> grpc.Status:
+        """The rich gRPC status for this error."""
+        packed: list[Message] = []
+        if self.violations:
+            packed.append(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description
+                        )
+                        for v in self.violations
+                    ]
+                )
+            )
+        packed.append(
+            error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=self.metadata)
+        )
+        if self.retry_delay is not None:
+            delay = duration_pb2.Duration()
+            delay.FromNanoseconds(int(self.retry_delay * 1e9))
+            packed.append(error_details_pb2.RetryInfo(retry_delay=delay))
+        packed.extend(self.details)
+        anys = []
+        for message in packed:
+            wrapped = any_pb2.Any()
+            wrapped.Pack(message)
+            anys.append(wrapped)
+        status = status_pb2.Status(code=self.code.value[0], message=self.message, details=anys)
+        return cast(grpc.Status, rpc_status.to_status(status))
+
+
+def invalid_argument(violations: Sequence[FieldViolation], message: str | None = None) -> ApiError:
+    """Bad input: every violation listed."""
+    if message is None:
+        fields = ", ".join(dict.fromkeys(v.field.split("[")[0] for v in violations))
+        message = f"invalid request: {len(violations)} violation(s) in {fields}"
+    return ApiError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        message,
+        reason="INVALID_ARGUMENT",
+        violations=violations,
+    )
+
+
+def not_found(message: str, reason: str, metadata: Mapping[str, str] | None = None) -> ApiError:
+    """A named thing does not exist."""
+    return ApiError(grpc.StatusCode.NOT_FOUND, message, reason=reason, metadata=metadata)
+
+
+def failed_precondition(
+    message: str, reason: str, metadata: Mapping[str, str] | None = None
+) -> ApiError:
+    """The system is not in a state where the call can run."""
+    return ApiError(grpc.StatusCode.FAILED_PRECONDITION, message, reason=reason, metadata=metadata)
+
+
+def out_of_range(message: str, reason: str, metadata: Mapping[str, str] | None = None) -> ApiError:
+    """A position outside what exists."""
+    return ApiError(grpc.StatusCode.OUT_OF_RANGE, message, reason=reason, metadata=metadata)
+
+
+def send_failed(exc: SendFailedError, response_type: type[Message]) -> ApiError:
+    """A send that was not accepted whole: the status of its worst failure, and the
+    partial response (which calls went out, with their bizIds) packed in the details."""
+    calls = exc.response.calls
+    outcomes = {c.outcome for c in calls}
+    meta = {
+        "accepted_count": str(exc.response.accepted_count),
+        "failed_count": str(exc.response.failed_count),
+        "unknown_count": str(exc.response.unknown_count),
+    }
+    retry_delay: float | None = None
+    if pb.CALL_OUTCOME_NOT_SENT in outcomes:
+        code, reason, retry_delay = grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNAVAILABLE", 1.0
+        first = next(c for c in calls if c.outcome == pb.CALL_OUTCOME_NOT_SENT)
+    elif pb.CALL_OUTCOME_REJECTED in outcomes:
+        code, reason = grpc.StatusCode.FAILED_PRECONDITION, "UPSTREAM_REJECTED"
+        first = next(c for c in calls if c.outcome == pb.CALL_OUTCOME_REJECTED)
+        meta["provider_code"] = first.provider_code
+    else:
+        code, reason = grpc.StatusCode.UNKNOWN, "UPSTREAM_OUTCOME_UNKNOWN"
+        first = next(c for c in calls if c.outcome == pb.CALL_OUTCOME_UNKNOWN)
+    partial = response_type.FromString(exc.response.SerializeToString())
+    return ApiError(
+        code,
+        f"{exc}; first failure: {first.message or reason}",
+        reason=reason,
+        metadata=meta,
+        retry_delay=retry_delay,
+        details=[partial],
+    )
+
+
+def _provider_meta(exc: upstream.UpstreamError) -> dict[str, str]:
+    meta = {"endpoint": exc.endpoint} if exc.endpoint else {}
+    code = getattr(exc, "code", None)
+    if code:
+        meta["provider_code"] = str(code)
+    return meta
+
+
+def _upstream(exc: upstream.UpstreamError, code: grpc.StatusCode, reason: str) -> ApiError:
+    return ApiError(
+        code,
+        str(exc),
+        reason=reason,
+        metadata=_provider_meta(exc),
+        retry_delay=1.0 if exc.retryable else None,
+    )
+
+
+def _out_of_range(exc: OutOfRangeError) -> ApiError:
+    return out_of_range(
+        str(exc), "CURSOR_OUT_OF_RANGE", {"oldest_cursor": str(exc.oldest_cursor)}
+    )
+
+
+# The table. Order matters: subclasses before their bases.
+_TABLE: list[tuple[type[BaseException], Callable[[Any], ApiError]]] = [
+    (
+        RequestIdConflictError,
+        lambda e: ApiError(
+            grpc.StatusCode.ALREADY_EXISTS,
+            str(e),
+            reason="REQUEST_ID_REUSED",
+            metadata={"request_id": e.request_id},
+        ),
+    ),
+    (
+        upstream.TokenUnavailableError,
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_TOKEN_UNAVAILABLE"),
+    ),
+    (
+        upstream.TokenRejectedError,
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_TOKEN_REJECTED"),
+    ),
+    (
+        upstream.NotSentError,
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNREACHABLE"),
+    ),
+    (
+        upstream.UpstreamUnavailableError,
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNAVAILABLE"),
+    ),
+    (
+        upstream.OutcomeUnknownError,
+        lambda e: _upstream(e, grpc.StatusCode.UNKNOWN, "UPSTREAM_OUTCOME_UNKNOWN"),
+    ),
+    (
+        upstream.ProviderRejectedError,
+        lambda e: _upstream(e, grpc.StatusCode.FAILED_PRECONDITION, "UPSTREAM_REJECTED"),
+    ),
+    (
+        upstream.UpstreamError,
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_ERROR"),
+    ),
+    (SendFailedError, lambda e: send_failed(e, pb.SendSmsResponse)),
+    (OutOfRangeError, _out_of_range),
+    (
+        GroupMismatchError,
+        lambda e: failed_precondition(str(e), "CONSUMER_GROUP_FILTER_MISMATCH"),
+    ),
+]
+
+
+def to_api_error(exc: BaseException) -> ApiError:
+    """Map any failure to the `ApiError` the caller gets."""
+    if isinstance(exc, ApiError):
+        return exc
+    for kind, build in _TABLE:
+        if isinstance(exc, kind):
+            return build(exc)
+    log.error("unhandled error in RPC", exc_info=exc)
+    return ApiError(grpc.StatusCode.INTERNAL, "internal error", reason="INTERNAL")
+
+
+async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> None:
+    """End the call with the status mapped from `exc`."""
+    await context.abort_with_status(to_api_error(exc).to_status())
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(method: F) -> F:
+    """Wrap a servicer method (unary or server-streaming) so failures map through the table."""
+    if inspect.isasyncgenfunction(method):
+
+        @functools.wraps(method)
+        async def stream(*args: Any) -> AsyncIterator[Any]:
+            context = args[-1]
+            try:
+                async for item in method(*args):
+                    yield item
+            except (grpc.aio.AbortError, GeneratorExit):
+                raise
+            except Exception as exc:
+                await abort(context, exc)
+
+        return cast(F, stream)
+
+    @functools.wraps(method)
+    async def unary(*args: Any) -> Any:
+        context = args[-1]
+        try:
+            return await cast(Callable[..., Awaitable[Any]], method)(*args)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await abort(context, exc)
+
+    return cast(F, unary)

@@ -1,0 +1,324 @@
+"""The composition root: the one module that knows every part, and owns their lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import grpc
+from aiohttp import web
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from smsgateway import __version__
+from smsgateway.api.events_api import EventsApi
+from smsgateway.api.servicer import SmsGatewayServicer
+from smsgateway.config import Settings
+from smsgateway.events.hub import EventHub
+from smsgateway.events.ingest import Ingestor
+from smsgateway.events.model import Retention, StoredEvent, StoredReport, StoredUplink, Stream
+from smsgateway.events.optout import OptOutRules
+from smsgateway.events.poller import Poller, PollerConfig
+from smsgateway.events.sqlite_store import SQLiteEventStore
+from smsgateway.events.webhooks import WebhookConfig, build_webhook_app
+from smsgateway.observability import metrics
+from smsgateway.observability.balance import BalanceRefresher
+from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
+from smsgateway.sandbox import SandboxConfig, SandboxProvider
+from smsgateway.sending.idempotency import IdempotencyStore
+from smsgateway.sending.service import SendService
+from smsgateway.upstream.client import ProviderClient
+from smsgateway.upstream.config import UpstreamConfig
+from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = smsgateway_pb2.DESCRIPTOR.services_by_name["SmsGateway"].full_name
+_MAINTENANCE_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class BoundPorts:
+    """The ports the listeners actually bound (differ from the settings when those are 0)."""
+
+    grpc: int
+    http: int
+    metrics: int
+    sandbox: int | None
+
+
+class App:
+    """Builds every part from `Settings`, starts them in order, stops them in reverse."""
+
+    def __init__(
+        self, settings: Settings, *, sandbox_config: SandboxConfig | None = None
+    ) -> None:
+        self.settings = settings
+        self._sandbox_config = sandbox_config
+        self.sandbox: SandboxProvider | None = None
+        self.ports: BoundPorts | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._health = health.aio.HealthServicer()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> BoundPorts:
+        """Start everything; on failure, stop what was started and re-raise."""
+        try:
+            return await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    async def _start(self) -> BoundPorts:
+        s = self.settings
+        stack = self._stack
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        metrics.BUILD_INFO.info({"version": __version__})
+
+        # Listeners for pushes come first so that the sandbox can push to them.
+        store = SQLiteEventStore(s.data_dir / "events.db")
+        await store.open()
+        stack.push_async_callback(store.close)
+        hub = EventHub()
+        ingestor = Ingestor(
+            store,
+            on_stored=lambda stream, events: _on_stored(hub, stream, events),
+            opt_out=OptOutRules(keywords=s.opt_out_keywords),
+            utc_offset_hours=s.provider_utc_offset_hours,
+        )
+        webhooks = web.AppRunner(
+            build_webhook_app(
+                ingestor,
+                WebhookConfig(
+                    report_path=s.report_callback_path,
+                    uplink_path=s.uplink_callback_path,
+                    max_body_bytes=s.max_push_bytes,
+                    callback_token=s.callback_token,
+                    allowed_networks=tuple(
+                        ipaddress.ip_network(n, strict=False) for n in s.callback_allowed_networks
+                    ),
+                ),
+            ),
+            access_log=None,
+        )
+        await webhooks.setup()
+        stack.push_async_callback(webhooks.cleanup)
+        http_site = web.TCPSite(webhooks, s.bind_host, s.http_port)
+        await http_site.start()
+        http_port = _runner_port(webhooks)
+
+        upstream_url, app_id, secret = s.upstream_url, s.app_id, s.secret
+        sandbox_port: int | None = None
+        if s.uses_sandbox:
+            self.sandbox, upstream_url = await self._start_sandbox(http_port)
+            stack.push_async_callback(self.sandbox.stop)
+            sandbox_port = int(upstream_url.rsplit(":", 1)[1])
+            app_id, secret = self.sandbox.config.app_id, self.sandbox.config.secret
+        assert upstream_url is not None
+
+        # One ClientSession for the whole process.
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, limit_per_host=100),
+            raise_for_status=False,
+        )
+        stack.push_async_callback(session.close)
+        client = ProviderClient(
+            session,
+            UpstreamConfig(
+                base_url=upstream_url,
+                app_id=app_id,
+                secret=secret,
+                token_refresh_margin_seconds=s.token_refresh_margin_seconds,
+                token_rejected_codes=s.token_rejected_codes,
+                request_timeout_seconds=s.upstream_timeout_seconds,
+                provider_utc_offset_hours=s.provider_utc_offset_hours,
+            ),
+            observer=metrics.MetricsUpstreamObserver(),
+        )
+        metrics.bind_token_expiry(lambda: client.tokens.seconds_until_expiry)
+
+        if s.poll_enabled:
+            poller = Poller(
+                client,
+                ingestor,
+                PollerConfig(
+                    enabled=True, interval_seconds=s.poll_interval_seconds, sign=s.poll_sign
+                ),
+            )
+            poller.start()
+            stack.push_async_callback(poller.stop)
+
+        idempotency = IdempotencyStore(
+            s.data_dir / "idempotency.db", ttl_seconds=s.idempotency_ttl_seconds
+        )
+        await idempotency.open()
+        stack.push_async_callback(idempotency.close)
+        sends = SendService(
+            client, idempotency, store, max_concurrent_calls=s.max_concurrent_calls
+        )
+        events_api = EventsApi(store, hub)
+
+        server = grpc.aio.server(
+            interceptors=[ObservabilityInterceptor()],
+            options=[
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            ],
+        )
+        smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
+            SmsGatewayServicer(sends, client, events_api), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        grpc_port = server.add_insecure_port(f"{_grpc_host(s.bind_host)}:{s.grpc_port}")
+        if grpc_port == 0:
+            raise OSError(f"cannot bind the gRPC port {s.grpc_port}")
+        await server.start()
+
+        async def stop_grpc() -> None:
+            await self._set_serving(False)
+            hub.close()
+            await server.stop(s.shutdown_grace_seconds)
+
+        stack.push_async_callback(stop_grpc)
+
+        metrics_runner = await metrics.start_metrics_server(s.bind_host, s.metrics_port)
+        stack.push_async_callback(metrics_runner.cleanup)
+        metrics_port = _runner_port(metrics_runner)
+
+        if s.balance_refresh_seconds > 0:
+
+            async def fetch_balance() -> Decimal:
+                return (await client.balance()).amount
+
+            refresher = BalanceRefresher(fetch_balance, s.balance_refresh_seconds)
+            refresher.start()
+            stack.push_async_callback(refresher.stop)
+
+        retention = Retention(
+            max_age_seconds=s.retention_days * 86400, max_events=s.retention_max_events
+        )
+        self._spawn(self._maintain(store, idempotency, retention, hub))
+        stack.push_async_callback(self._cancel_tasks)
+
+        await self._set_serving(True)
+        self.ports = BoundPorts(grpc_port, http_port, metrics_port, sandbox_port)
+        log.info(
+            "smsgateway serving",
+            extra={
+                "grpc_port": grpc_port,
+                "http_port": http_port,
+                "metrics_port": metrics_port,
+                "upstream": "sandbox" if s.uses_sandbox else "provider",
+            },
+        )
+        return self.ports
+
+    async def stop(self) -> None:
+        """NOT_SERVING, drain in-flight calls (up to the grace period), stop every part."""
+        await self._stack.aclose()
+
+    async def _start_sandbox(self, http_port: int) -> tuple[SandboxProvider, str]:
+        s = self.settings
+        callbacks = f"http://127.0.0.1:{http_port}"
+        token = f"/{s.callback_token}" if s.callback_token else ""
+        config = self._sandbox_config or SandboxConfig(
+            report_delay_seconds=2.0,
+            report_outcomes={"10000": 0.9, "4": 0.05, "9": 0.05},
+        )
+        sandbox = SandboxProvider(config)
+        sandbox.configure(
+            report_push_url=f"{callbacks}{s.report_callback_path}{token}",
+            uplink_push_url=f"{callbacks}{s.uplink_callback_path}{token}",
+        )
+        host = "127.0.0.1" if s.bind_host in {"127.0.0.1", "localhost"} else s.bind_host
+        url = await sandbox.start(host, s.sandbox_port)
+        log.info("in-process sandbox provider started", extra={"url": url})
+        return sandbox, url
+
+    async def _set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, status)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(coro))
+
+    async def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    @staticmethod
+    async def _maintain(
+        store: SQLiteEventStore,
+        idempotency: IdempotencyStore,
+        retention: Retention,
+        hub: EventHub,
+    ) -> None:
+        """Retention and gauges that are cheaper to refresh than to keep exact."""
+        last_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() - last_prune >= _MAINTENANCE_SECONDS:
+                    last_prune = loop.time()
+                    dropped = await store.prune(retention)
+                    forgotten = await idempotency.prune()
+                    if dropped or forgotten:
+                        log.info(
+                            "retention",
+                            extra={"events_dropped": dropped, "request_ids_forgotten": forgotten},
+                        )
+                for stream in Stream:
+                    metrics.SUBSCRIBERS.labels(stream.value).set(hub.subscriber_count(stream))
+                    for group in await store.groups(stream):
+                        backlog = group.pending + max(
+                            0, await store.last_cursor(stream) - group.position
+                        )
+                        metrics.GROUP_BACKLOG.labels(stream.value, group.name).set(backlog)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("maintenance pass failed")
+            await asyncio.sleep(5.0)
+
+
+def _on_stored(hub: EventHub, stream: Stream, events: Sequence[StoredEvent]) -> None:
+    hub.notify(stream, events)
+    for event in events:
+        if isinstance(event, StoredReport):
+            metrics.REPORTS.labels(
+                event.source.value, metrics.status_label(event.report.provider_code)
+            ).inc()
+        elif isinstance(event, StoredUplink):
+            metrics.UPLINKS.labels(event.source.value).inc()
+            if event.opt_out:
+                metrics.OPT_OUTS.inc()
+    if events:
+        metrics.LAST_REPORT.labels(stream.value).set(events[-1].receive_time.timestamp())
+
+
+def _grpc_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _runner_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        return int(address[1])
+    raise RuntimeError("an HTTP listener bound no address")

@@ -1,0 +1,135 @@
+"""`smsgateway serve | sandbox | check-config`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from smsgateway import __version__
+from smsgateway.config import ConfigError, Settings
+
+log = logging.getLogger("smsgateway")
+
+
+def _banner(settings: Settings, ports: object) -> str:
+    from smsgateway.app import BoundPorts
+
+    assert isinstance(ports, BoundPorts)
+    lines = [
+        f"smsgateway {__version__} is serving",
+        f"  gRPC        localhost:{ports.grpc}   (health + reflection on)",
+        f"  callbacks   http://localhost:{ports.http}{settings.report_callback_path}"
+        f"  and {settings.uplink_callback_path}",
+        f"  metrics     http://localhost:{ports.metrics}/metrics",
+    ]
+    if ports.sandbox is not None:
+        lines += [
+            f"  upstream    in-process SANDBOX at http://127.0.0.1:{ports.sandbox} (no real SMS)",
+            "",
+            "Try it:",
+            "  .venv/bin/smsctl send --to 13800138000,13900139000 --sign Demo --content 'hello'",
+            "  .venv/bin/smsctl balance",
+            "  .venv/bin/smsctl watch reports --from-start",
+            "  .venv/bin/smsctl sandbox inject-uplink --phone 13800138000 --sign Demo --content TD",
+            "  node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\",
+            f"    --list-methods http://localhost:{ports.grpc}",
+        ]
+    return "\n".join(lines)
+
+
+async def _serve(settings: Settings) -> int:
+    from smsgateway.app import App
+    from smsgateway.observability.tracing import configure_tracing, shutdown_tracing
+
+    configure_tracing("smsgateway")
+    app = App(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        ports = await app.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    print(_banner(settings, ports), file=sys.stderr, flush=True)
+    await stop.wait()
+    log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    await app.stop()
+    shutdown_tracing()
+    log.info("stopped")
+    return 0
+
+
+async def _sandbox(host: str, port: int, args: argparse.Namespace) -> int:
+    from smsgateway.sandbox import SandboxConfig, serve_standalone
+
+    config = SandboxConfig(
+        report_push_url=args.report_push_url,
+        uplink_push_url=args.uplink_push_url,
+        field_style=args.field_style,
+        report_delay_seconds=args.report_delay,
+    )
+    with contextlib.suppress(asyncio.CancelledError):
+        await serve_standalone(host, port, config)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `smsgateway` command."""
+    parser = argparse.ArgumentParser(
+        prog="smsgateway", description="gRPC facade in front of the SMS provider's HTTP API v1.0"
+    )
+    parser.add_argument("--version", action="version", version=f"smsgateway {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "serve",
+        help="run the service (configured by SMSGW_* variables; no upstream URL = sandbox)",
+    )
+    sub.add_parser("check-config", help="validate the SMSGW_* variables and print the result")
+    sandbox = sub.add_parser("sandbox", help="run the sandbox provider on its own")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.add_argument("--report-push-url", default=None, help="push delivery reports here")
+    sandbox.add_argument("--uplink-push-url", default=None, help="push uplinks here")
+    sandbox.add_argument("--field-style", choices=("camel", "snake"), default="camel")
+    sandbox.add_argument("--report-delay", type=float, default=1.0, help="seconds until a report")
+    args = parser.parse_args(argv)
+
+    from smsgateway.observability.logging import configure_logging
+
+    if args.command == "sandbox":
+        configure_logging("INFO")
+        with contextlib.suppress(KeyboardInterrupt):
+            return _run(_sandbox(args.host, args.port, args))
+        return 0
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "check-config":
+        print(settings)
+        return 0
+    return _run(_serve(settings))
+
+
+def _run(coro: object) -> int:
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+    result = runner(coro)  # type: ignore[arg-type]
+    return int(result)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

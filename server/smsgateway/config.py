@@ -1,0 +1,251 @@
+"""Typed settings, read from `SMSGW_*` environment variables and validated once at start.
+
+Every problem is collected and reported together, naming the variable, so an
+operator fixes a bad deployment in one round.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_OPT_OUT_KEYWORDS = frozenset({"T", "TD", "N", "退订", "退"})
+
+
+class ConfigError(Exception):
+    """One or more settings are invalid; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process can be told from outside."""
+
+    upstream_url: str | None = None
+    """SMSGW_UPSTREAM_URL: the provider's base URL. Unset: an in-process sandbox (demo, tests)."""
+    app_id: str = ""
+    """SMSGW_APP_ID: the provider application id (≤ 10 chars). Required with an upstream URL."""
+    secret: str = field(default="", repr=False)
+    """SMSGW_SECRET: the provider application secret (≤ 30 chars). Never logged."""
+    bind_host: str = "0.0.0.0"
+    """SMSGW_BIND_HOST: the address every listener binds to."""
+    grpc_port: int = 50051
+    """SMSGW_GRPC_PORT: the gRPC API (0 picks a free port)."""
+    http_port: int = 8080
+    """SMSGW_HTTP_PORT: the provider's push callbacks and /healthz."""
+    metrics_port: int = 9090
+    """SMSGW_METRICS_PORT: Prometheus /metrics."""
+    sandbox_port: int = 8090
+    """SMSGW_SANDBOX_PORT: the in-process sandbox, when no upstream URL is set."""
+    data_dir: Path = Path("data")
+    """SMSGW_DATA_DIR: where the embedded SQLite databases live."""
+    log_level: str = "INFO"
+    """SMSGW_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR."""
+    redis_url: str | None = field(default=None, repr=False)
+    """SMSGW_REDIS_URL: the shared store for many replicas (not available in this version)."""
+    shutdown_grace_seconds: float = 20.0
+    """SMSGW_SHUTDOWN_GRACE_SECONDS: how long in-flight calls may finish after SIGTERM."""
+    max_concurrent_calls: int = 8
+    """SMSGW_MAX_CONCURRENT_CALLS: provider calls one send runs at once."""
+    idempotency_ttl_seconds: float = 86400.0
+    """SMSGW_IDEMPOTENCY_TTL_SECONDS: how long a request_id is remembered."""
+    upstream_timeout_seconds: float = 10.0
+    """SMSGW_UPSTREAM_TIMEOUT_SECONDS: provider call timeout when the caller set no deadline."""
+    token_refresh_margin_seconds: float = 300.0
+    """SMSGW_TOKEN_REFRESH_MARGIN_SECONDS: refresh the token this long before it expires."""
+    token_rejected_codes: frozenset[str] = frozenset({"40001"})
+    """SMSGW_TOKEN_REJECTED_CODES: provider codes meaning "token rejected" (HTTP 401/403 always do)."""
+    provider_utc_offset_hours: float = 8.0
+    """SMSGW_PROVIDER_UTC_OFFSET_HOURS: the zone of the provider's timestamps (China Standard Time)."""
+    balance_refresh_seconds: float = 300.0
+    """SMSGW_BALANCE_REFRESH_SECONDS: how often the balance metric is refreshed (0 disables)."""
+    report_callback_path: str = "/callbacks/delivery-reports"
+    """SMSGW_REPORT_CALLBACK_PATH: where the provider pushes delivery reports."""
+    uplink_callback_path: str = "/callbacks/uplinks"
+    """SMSGW_UPLINK_CALLBACK_PATH: where the provider pushes uplinks."""
+    callback_token: str | None = field(default=None, repr=False)
+    """SMSGW_CALLBACK_TOKEN: a shared secret required as a last path segment or X-Callback-Token."""
+    callback_allowed_networks: tuple[str, ...] = ()
+    """SMSGW_CALLBACK_ALLOWED_NETWORKS: comma-separated CIDRs allowed to push (empty: any)."""
+    max_push_bytes: int = 8 * 1024 * 1024
+    """SMSGW_MAX_PUSH_BYTES: the largest push body accepted."""
+    poll_enabled: bool = False
+    """SMSGW_POLL_ENABLED: also pull reports and uplinks from the provider."""
+    poll_interval_seconds: float = 10.0
+    """SMSGW_POLL_INTERVAL_SECONDS: time between two pulls."""
+    poll_sign: str | None = None
+    """SMSGW_POLL_SIGN: the sign to pull for (the provider requires one for uplinks)."""
+    retention_days: float = 7.0
+    """SMSGW_RETENTION_DAYS: how long events are kept."""
+    retention_max_events: int = 5_000_000
+    """SMSGW_RETENTION_MAX_EVENTS: the most events kept per stream."""
+    opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT_KEYWORDS
+    """SMSGW_OPT_OUT_KEYWORDS: comma-separated uplink texts that unsubscribe from marketing."""
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when the process runs against its own in-process sandbox."""
+        return self.upstream_url is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise `ConfigError` listing all problems."""
+        return _Reader(os.environ if env is None else env).settings()
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def parse(self, name: str, default: T, convert: Callable[[str], T], what: str) -> T:
+        text = self.raw(name)
+        if text is None:
+            return default
+        try:
+            return convert(text)
+        except ValueError:
+            self.problems.append(f"{name}={text!r} is not {what}")
+            return default
+
+    def port(self, name: str, default: int) -> int:
+        value = self.parse(name, default, int, "a port number")
+        if not 0 <= value <= 65535:
+            self.problems.append(f"{name}={value} is not a port number (0-65535)")
+        return value
+
+    def positive(self, name: str, default: float, *, allow_zero: bool = False) -> float:
+        value = self.parse(name, default, float, "a number")
+        if value < 0 or (value == 0 and not allow_zero):
+            self.problems.append(f"{name}={value} must be {'≥ 0' if allow_zero else '> 0'}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        text = self.raw(name)
+        if text is None:
+            return default
+        if text.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if text.lower() in {"0", "false", "no", "off"}:
+            return False
+        self.problems.append(f"{name}={text!r} is not a boolean (true/false)")
+        return default
+
+    def csv(self, name: str) -> tuple[str, ...] | None:
+        text = self.raw(name)
+        if text is None:
+            return None
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+
+    def path(self, name: str) -> str:
+        value = self.raw(name) or ""
+        if value and (not value.startswith("/") or value.endswith("/") or "//" in value):
+            self.problems.append(f"{name}={value!r} must be an absolute path like /callbacks/x")
+        return value
+
+    def settings(self) -> Settings:
+        d = Settings()
+        upstream_url = self.raw("SMSGW_UPSTREAM_URL")
+        app_id = self.raw("SMSGW_APP_ID") or ""
+        secret = self.raw("SMSGW_SECRET") or ""
+        if upstream_url is not None:
+            if not upstream_url.startswith(("http://", "https://")):
+                self.problems.append("SMSGW_UPSTREAM_URL must start with http:// or https://")
+            if not app_id:
+                self.problems.append("SMSGW_APP_ID is required when SMSGW_UPSTREAM_URL is set")
+            if not secret:
+                self.problems.append("SMSGW_SECRET is required when SMSGW_UPSTREAM_URL is set")
+        if len(app_id) > 10:
+            self.problems.append("SMSGW_APP_ID is longer than 10 characters")
+        if len(secret) > 30:
+            # The value itself is never echoed.
+            self.problems.append("SMSGW_SECRET is longer than 30 characters")
+        log_level = (self.raw("SMSGW_LOG_LEVEL") or d.log_level).upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            self.problems.append(f"SMSGW_LOG_LEVEL={log_level!r} is not DEBUG/INFO/WARNING/ERROR")
+        redis_url = self.raw("SMSGW_REDIS_URL")
+        if redis_url is not None:
+            self.problems.append(
+                "SMSGW_REDIS_URL is set, but this version has only the embedded SQLite store: "
+                "unset it and run a single replica"
+            )
+        networks = self.csv("SMSGW_CALLBACK_ALLOWED_NETWORKS") or ()
+        for net in networks:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                self.problems.append(f"SMSGW_CALLBACK_ALLOWED_NETWORKS: {net!r} is not a CIDR")
+        report_path = self.path("SMSGW_REPORT_CALLBACK_PATH") or d.report_callback_path
+        uplink_path = self.path("SMSGW_UPLINK_CALLBACK_PATH") or d.uplink_callback_path
+        if report_path == uplink_path:
+            self.problems.append("the report and uplink callback paths must differ")
+        codes = self.csv("SMSGW_TOKEN_REJECTED_CODES")
+        keywords = self.csv("SMSGW_OPT_OUT_KEYWORDS")
+        settings = Settings(
+            upstream_url=upstream_url.rstrip("/") if upstream_url else None,
+            app_id=app_id,
+            secret=secret,
+            bind_host=self.raw("SMSGW_BIND_HOST") or d.bind_host,
+            grpc_port=self.port("SMSGW_GRPC_PORT", d.grpc_port),
+            http_port=self.port("SMSGW_HTTP_PORT", d.http_port),
+            metrics_port=self.port("SMSGW_METRICS_PORT", d.metrics_port),
+            sandbox_port=self.port("SMSGW_SANDBOX_PORT", d.sandbox_port),
+            data_dir=Path(self.raw("SMSGW_DATA_DIR") or d.data_dir),
+            log_level=log_level,
+            redis_url=redis_url,
+            shutdown_grace_seconds=self.positive(
+                "SMSGW_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, allow_zero=True
+            ),
+            max_concurrent_calls=int(
+                self.positive("SMSGW_MAX_CONCURRENT_CALLS", d.max_concurrent_calls)
+            ),
+            idempotency_ttl_seconds=self.positive(
+                "SMSGW_IDEMPOTENCY_TTL_SECONDS", d.idempotency_ttl_seconds
+            ),
+            upstream_timeout_seconds=self.positive(
+                "SMSGW_UPSTREAM_TIMEOUT_SECONDS", d.upstream_timeout_seconds
+            ),
+            token_refresh_margin_seconds=self.positive(
+                "SMSGW_TOKEN_REFRESH_MARGIN_SECONDS", d.token_refresh_margin_seconds, allow_zero=True
+            ),
+            token_rejected_codes=frozenset(codes) if codes else d.token_rejected_codes,
+            provider_utc_offset_hours=self.parse(
+                "SMSGW_PROVIDER_UTC_OFFSET_HOURS", d.provider_utc_offset_hours, float, "a number"
+            ),
+            balance_refresh_seconds=self.positive(
+                "SMSGW_BALANCE_REFRESH_SECONDS", d.balance_refresh_seconds, allow_zero=True
+            ),
+            report_callback_path=report_path,
+            uplink_callback_path=uplink_path,
+            callback_token=self.raw("SMSGW_CALLBACK_TOKEN"),
+            callback_allowed_networks=networks,
+            max_push_bytes=int(self.positive("SMSGW_MAX_PUSH_BYTES", d.max_push_bytes)),
+            poll_enabled=self.flag("SMSGW_POLL_ENABLED", d.poll_enabled),
+            poll_interval_seconds=self.positive(
+                "SMSGW_POLL_INTERVAL_SECONDS", d.poll_interval_seconds
+            ),
+            poll_sign=self.raw("SMSGW_POLL_SIGN"),
+            retention_days=self.positive("SMSGW_RETENTION_DAYS", d.retention_days),
+            retention_max_events=int(
+                self.positive("SMSGW_RETENTION_MAX_EVENTS", d.retention_max_events)
+            ),
+            opt_out_keywords=frozenset(keywords) if keywords else d.opt_out_keywords,
+        )
+        if settings.poll_enabled and not settings.poll_sign:
+            self.problems.append("SMSGW_POLL_SIGN is required when SMSGW_POLL_ENABLED is true")
+        if self.problems:
+            raise ConfigError(self.problems)
+        return settings

@@ -1,0 +1,166 @@
+"""In-process wake-ups for event subscribers.
+
+The store is the source of truth: the hub carries no events, only the news that
+a stream (or a consumer group) has something new, so that waiting subscribers
+read the store again now instead of at their next safety-net poll. A slow
+subscriber therefore costs the hub nothing: it just lags on its own cursor.
+
+Everything here runs on the event loop and never awaits on the notifying side:
+`notify` is the Ingestor's `on_stored` callback and must stay cheap (one flag set
+per waiting subscriber). A multi-replica backend (Redis) would implement the same
+small surface (`notify`, `notify_group`, `watch`) with pub/sub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+
+from smsgateway.events.model import StoredEvent, Stream
+
+
+class Watch:
+    """One subscriber's registration with the hub: a wake-up flag and, for a
+    consumer-group member, the cursors acknowledged since it last looked."""
+
+    __slots__ = ("_acked", "_event", "_hub", "group", "stream")
+
+    def __init__(self, hub: EventHub, stream: Stream, group: str | None) -> None:
+        self._hub = hub
+        self.stream = stream
+        self.group = group
+        self._event = asyncio.Event()
+        self._acked: set[int] = set()
+
+    def clear(self) -> None:
+        """Forget earlier wake-ups; call before reading the store, so that a
+        notification arriving during the read still wakes the next wait."""
+        self._event.clear()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait for a wake-up or `timeout` seconds; True when woken."""
+        if self._event.is_set():
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def take_acked(self) -> set[int]:
+        """The cursors acknowledged in this member's group since the last call."""
+        acked, self._acked = self._acked, set()
+        return acked
+
+    def _wake(self) -> None:
+        self._event.set()
+
+    def _add_acked(self, cursors: Iterable[int]) -> None:
+        self._acked.update(cursors)
+        self._event.set()
+
+    def close(self) -> None:
+        """Unregister; idempotent."""
+        self._hub._unregister(self)
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class EventHub:
+    """Wakes the subscribers of a stream when new events are stored.
+
+    Must be used from one event loop; `notify` may also be called from another
+    thread (it then hops onto the loop).
+    """
+
+    def __init__(self) -> None:
+        self._watches: dict[Stream, set[Watch]] = {stream: set() for stream in Stream}
+        self._groups: dict[tuple[Stream, str], set[Watch]] = {}
+        self._sequence: dict[Stream, int] = {stream: 0 for stream in Stream}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+
+    def watch(self, stream: Stream, group: str | None = None) -> Watch:
+        """Register a subscriber of `stream` (a member of `group` when given).
+
+        Use as a context manager, or call `Watch.close()` when done.
+        """
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
+        watch = Watch(self, stream, group)
+        self._watches[stream].add(watch)
+        if group is not None:
+            self._groups.setdefault((stream, group), set()).add(watch)
+        return watch
+
+    def notify(self, stream: Stream, stored_events: Sequence[StoredEvent] = ()) -> None:
+        """New events were committed to `stream`: wake every subscriber of it.
+
+        The events themselves are not kept (subscribers read the store); the
+        argument matches the Ingestor's `on_stored(stream, events)` callback.
+        """
+        if self._off_loop():
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self.notify, stream, ())
+            return
+        self._sequence[stream] += 1
+        for watch in self._watches[stream]:
+            watch._wake()
+
+    def notify_group(self, stream: Stream, group: str, acked: Sequence[int] = ()) -> None:
+        """Something changed in a consumer group: cursors were acknowledged, or
+        leases expired or were released. Wakes the group's members, which drop
+        `acked` from what they hold and claim again."""
+        if self._off_loop():
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self.notify_group, stream, group, tuple(acked))
+            return
+        for watch in self._groups.get((stream, group), ()):
+            if acked:
+                watch._add_acked(acked)
+            else:
+                watch._wake()
+
+    def sequence(self, stream: Stream) -> int:
+        """How many notifications `stream` has had. A store read started when
+        the sequence was N sees every event notified up to N, so subscribers
+        woken by notification N may share it (see `EventReader`)."""
+        return self._sequence[stream]
+
+    def subscriber_count(self, stream: Stream) -> int:
+        """Active subscribers of `stream` (group members included), for metrics."""
+        return len(self._watches[stream])
+
+    def subscriber_counts(self) -> dict[Stream, int]:
+        """Active subscribers per stream."""
+        return {stream: len(watches) for stream, watches in self._watches.items()}
+
+    def group_member_count(self, stream: Stream, group: str) -> int:
+        """Connected members of a consumer group in this process."""
+        return len(self._groups.get((stream, group), ()))
+
+    def _off_loop(self) -> bool:
+        return self._loop_thread is not None and threading.get_ident() != self._loop_thread
+
+    def _unregister(self, watch: Watch) -> None:
+        self._watches[watch.stream].discard(watch)
+        if watch.group is not None:
+            key = (watch.stream, watch.group)
+            members = self._groups.get(key)
+            if members is not None:
+                members.discard(watch)
+                if not members:
+                    del self._groups[key]

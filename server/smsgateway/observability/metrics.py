@@ -1,0 +1,370 @@
+"""Every Prometheus metric of the gateway, defined once, on one registry.
+
+All metrics live on `REGISTRY` (not the prometheus_client default registry) so
+that tests and benchmarks can render exactly the gateway's metrics and so that
+importing a third-party library never adds series to our exposition.
+
+Label values are always drawn from small closed sets (RPC method names, gRPC
+status code names, upstream endpoints and outcomes, SMS kinds, delivery statuses,
+stream names, operator-chosen consumer-group names). Never put a phone number,
+bizId, request id, token or caller-supplied free text into a label: each distinct
+value creates a time series for the life of the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import web
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from smsgateway import __version__
+
+__all__ = [
+    "BALANCE",
+    "BALANCE_UPDATED",
+    "BATCHES",
+    "BUILD_INFO",
+    "DEAD_LETTERS",
+    "DUPLICATES",
+    "GROUP_BACKLOG",
+    "GRPC_LATENCY",
+    "GRPC_REQUESTS",
+    "IDEMPOTENT_REPLAYS",
+    "INGEST_LATENCY",
+    "LAST_REPORT",
+    "OPT_OUTS",
+    "RECIPIENTS",
+    "REGISTRY",
+    "REPORTS",
+    "SEGMENTS",
+    "SUBSCRIBERS",
+    "SUPPRESSED",
+    "TOKEN_EXPIRY",
+    "TOKEN_FETCHES",
+    "UPLINKS",
+    "UPSTREAM_LATENCY",
+    "UPSTREAM_REQUESTS",
+    "MetricsUpstreamObserver",
+    "bind_token_expiry",
+    "render",
+    "start_metrics_server",
+    "status_label",
+]
+
+REGISTRY: Final = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+
+# Latency buckets. The facade itself answers in well under a millisecond; the
+# provider in tens to hundreds of milliseconds, with timeouts at several seconds.
+_RPC_BUCKETS: Final = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+_UPSTREAM_BUCKETS: Final = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+_COMMIT_BUCKETS: Final = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+
+# --- gRPC edge --------------------------------------------------------------
+
+GRPC_REQUESTS: Final = Counter(
+    "smsgateway_grpc_requests_total",
+    "gRPC requests finished, by method and gRPC status code name.",
+    ["method", "code"],
+    registry=REGISTRY,
+)
+GRPC_LATENCY: Final = Histogram(
+    "smsgateway_grpc_request_duration_seconds",
+    "Time from receiving a gRPC request to its final status (whole stream for streaming RPCs).",
+    ["method"],
+    buckets=_RPC_BUCKETS,
+    registry=REGISTRY,
+)
+
+# --- upstream provider ------------------------------------------------------
+
+UPSTREAM_REQUESTS: Final = Counter(
+    "smsgateway_upstream_requests_total",
+    "HTTP requests to the SMS provider, by endpoint and outcome class.",
+    ["endpoint", "outcome"],
+    registry=REGISTRY,
+)
+UPSTREAM_LATENCY: Final = Histogram(
+    "smsgateway_upstream_request_duration_seconds",
+    "Duration of HTTP requests to the SMS provider, by endpoint.",
+    ["endpoint"],
+    buckets=_UPSTREAM_BUCKETS,
+    registry=REGISTRY,
+)
+TOKEN_FETCHES: Final = Counter(
+    "smsgateway_token_fetches_total",
+    "Access-token fetches, by why they happened (cold, expiring, rejected) and result.",
+    ["reason", "result"],
+    registry=REGISTRY,
+)
+TOKEN_EXPIRY: Final = Gauge(
+    "smsgateway_token_expiry_seconds",
+    "Seconds until the cached access token expires (negative or 0 when none is cached).",
+    registry=REGISTRY,
+)
+
+# --- sends ------------------------------------------------------------------
+
+RECIPIENTS: Final = Counter(
+    "smsgateway_recipients_total",
+    "Recipients handled by sends, by SMS kind and outcome (accepted, rejected, not_sent, unknown).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+BATCHES: Final = Counter(
+    "smsgateway_upstream_batches_total",
+    "Upstream send calls (batches of up to 1000 recipients), by SMS kind and outcome.",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+SEGMENTS: Final = Counter(
+    "smsgateway_segments_estimated_total",
+    "Estimated billable SMS segments submitted (recipients x segments per message), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+IDEMPOTENT_REPLAYS: Final = Counter(
+    "smsgateway_idempotent_replays_total",
+    "Requests answered from the idempotency store because their request_id was seen before.",
+    ["method"],
+    registry=REGISTRY,
+)
+SUPPRESSED: Final = Counter(
+    "smsgateway_suppressed_recipients_total",
+    "Recipients dropped from marketing sends because they opted out or were suppressed.",
+    registry=REGISTRY,
+)
+
+# --- events (delivery reports and uplinks) -----------------------------------
+
+REPORTS: Final = Counter(
+    "smsgateway_delivery_reports_total",
+    "Delivery reports stored, by how they arrived (push, pull) and delivery status.",
+    ["source", "status"],
+    registry=REGISTRY,
+)
+UPLINKS: Final = Counter(
+    "smsgateway_uplinks_total",
+    "Uplink (mobile-originated) messages stored, by how they arrived (push, pull).",
+    ["source"],
+    registry=REGISTRY,
+)
+OPT_OUTS: Final = Counter(
+    "smsgateway_opt_outs_total",
+    "Uplinks recognised as marketing opt-outs.",
+    registry=REGISTRY,
+)
+DUPLICATES: Final = Counter(
+    "smsgateway_events_duplicates_total",
+    "Events dropped because an identical event was already stored, by stream and source.",
+    ["stream", "source"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS: Final = Counter(
+    "smsgateway_dead_letters_total",
+    "Events that could not be parsed or stored or exceeded their redeliveries, by stream.",
+    ["stream"],
+    registry=REGISTRY,
+)
+INGEST_LATENCY: Final = Histogram(
+    "smsgateway_ingest_commit_duration_seconds",
+    "Time to durably commit one group of ingested events, by stream.",
+    ["stream"],
+    buckets=_COMMIT_BUCKETS,
+    registry=REGISTRY,
+)
+SUBSCRIBERS: Final = Gauge(
+    "smsgateway_active_subscribers",
+    "Open event-stream subscriptions, by stream.",
+    ["stream"],
+    registry=REGISTRY,
+)
+GROUP_BACKLOG: Final = Gauge(
+    "smsgateway_consumer_group_backlog_events",
+    "Events stored but not yet acknowledged by a consumer group, by stream and group.",
+    ["stream", "group"],
+    registry=REGISTRY,
+)
+LAST_REPORT: Final = Gauge(
+    "smsgateway_last_event_timestamp_seconds",
+    "Unix time at which the last event was stored, by stream.",
+    ["stream"],
+    registry=REGISTRY,
+)
+
+# --- account ----------------------------------------------------------------
+
+BALANCE: Final = Gauge(
+    "smsgateway_balance",
+    "Last known provider balance, in the account currency.",
+    registry=REGISTRY,
+)
+BALANCE_UPDATED: Final = Gauge(
+    "smsgateway_balance_last_update_timestamp_seconds",
+    "Unix time of the last successful balance refresh.",
+    registry=REGISTRY,
+)
+BUILD_INFO: Final = Info(
+    "smsgateway_build",
+    "Build information of the running gateway.",
+    registry=REGISTRY,
+)
+BUILD_INFO.info({"version": __version__})
+
+# gRPC status code names, by numeric value, as they appear in the `code` label.
+_GRPC_CODE_NAMES: Final[dict[int, str]] = {
+    0: "OK",
+    1: "CANCELLED",
+    2: "UNKNOWN",
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    6: "ALREADY_EXISTS",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    11: "OUT_OF_RANGE",
+    12: "UNIMPLEMENTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    15: "DATA_LOSS",
+    16: "UNAUTHENTICATED",
+}
+
+UPSTREAM_ENDPOINTS: Final = frozenset(
+    {"token", "send", "send_template", "deliver", "sms_up", "balance"}
+)
+"""The endpoint label values the upstream client reports."""
+UPSTREAM_OUTCOMES: Final = frozenset(
+    {
+        "success",
+        "rejected",
+        "token_rejected",
+        "http_error",
+        "malformed",
+        "timeout",
+        "connection_error",
+    }
+)
+"""The outcome label values the upstream client reports."""
+TOKEN_REASONS: Final = frozenset({"cold", "expiring", "rejected"})
+TOKEN_RESULTS: Final = frozenset({"success", "failure"})
+
+
+def _precreate_closed_series() -> None:
+    # Create the closed label sets of the upstream series up front so that rates and
+    # ratios in alerts and dashboards read 0 (not "no data") before the first error.
+    for endpoint in UPSTREAM_ENDPOINTS:
+        UPSTREAM_LATENCY.labels(endpoint)
+        for outcome in UPSTREAM_OUTCOMES:
+            UPSTREAM_REQUESTS.labels(endpoint, outcome)
+    for reason in TOKEN_REASONS:
+        for result in TOKEN_RESULTS:
+            TOKEN_FETCHES.labels(reason, result)
+
+
+_precreate_closed_series()
+
+
+def status_label(code: object) -> str:
+    """The `code` label for a gRPC status: a `grpc.StatusCode`, its int value, or None (OK).
+
+    Anything unrecognised maps to "UNKNOWN", so a bad value can never add a series.
+    """
+    if code is None:
+        return "OK"
+    # grpc.StatusCode members carry (int, "name") as their value; avoid importing grpc here.
+    value = getattr(code, "value", code)
+    if isinstance(value, tuple) and value:
+        value = value[0]
+    if isinstance(value, int):
+        return _GRPC_CODE_NAMES.get(value, "UNKNOWN")
+    return "UNKNOWN"
+
+
+def _bounded(value: str, allowed: frozenset[str]) -> str:
+    return value if value in allowed else "other"
+
+
+class MetricsUpstreamObserver:
+    """Implements the upstream client's `UpstreamObserver` protocol with Prometheus metrics.
+
+    Values outside the documented sets are counted as "other" rather than trusted,
+    keeping label cardinality bounded whatever the caller passes.
+    """
+
+    __slots__ = ()
+
+    def request_finished(self, endpoint: str, outcome: str, seconds: float) -> None:
+        """One HTTP request to the provider finished (any outcome, including timeouts)."""
+        ep = _bounded(endpoint, UPSTREAM_ENDPOINTS)
+        UPSTREAM_REQUESTS.labels(ep, _bounded(outcome, UPSTREAM_OUTCOMES)).inc()
+        UPSTREAM_LATENCY.labels(ep).observe(seconds)
+
+    def token_fetched(self, reason: str, result: str) -> None:
+        """One token fetch finished."""
+        TOKEN_FETCHES.labels(_bounded(reason, TOKEN_REASONS), _bounded(result, TOKEN_RESULTS)).inc()
+
+
+def bind_token_expiry(seconds_left: Callable[[], float | None]) -> None:
+    """Make `smsgateway_token_expiry_seconds` read the token cache at scrape time.
+
+    `seconds_left` is e.g. `TokenCache.seconds_until_expiry`: seconds until the cached
+    token expires (negative once expired), or None when none is cached (reads 0).
+    """
+
+    def _read() -> float:
+        left = seconds_left()
+        return 0.0 if left is None else float(left)
+
+    TOKEN_EXPIRY.set_function(_read)
+
+
+def render() -> bytes:
+    """The current exposition of `REGISTRY` in the Prometheus text format."""
+    return generate_latest(REGISTRY)
+
+
+async def _handle_metrics(_request: web.Request) -> web.Response:
+    # Rendering walks every series; it is small (bounded labels) and cheap, so it runs
+    # on the loop rather than paying a thread hop per scrape.
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def start_metrics_server(host: str, port: int) -> web.AppRunner:
+    """Serve GET /metrics from `REGISTRY` on host:port, in the running event loop.
+
+    Returns the started runner; call `await runner.cleanup()` on shutdown. With port 0
+    the real port is `runner.addresses[0][1]`.
+    """
+    app = web.Application()
+    app.router.add_get("/metrics", _handle_metrics)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner

@@ -1,0 +1,196 @@
+"""OpenTelemetry tracing: provider set-up from the standard OTEL_* variables, and helpers.
+
+Exporter choice (unless an exporter is passed in, as tests do):
+- `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: nothing is installed;
+- `OTEL_TRACES_EXPORTER=console`: spans are printed to stdout (debugging only);
+- `OTEL_TRACES_EXPORTER=otlp` (or unset) *and* `OTEL_EXPORTER_OTLP_ENDPOINT` or
+  `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set: the OTLP/gRPC exporter, which reads its
+  endpoint, headers, certificates, compression and timeout from the environment itself;
+- otherwise nothing (the default: no collector is assumed to exist).
+
+When nothing is installed the OpenTelemetry API stays a no-op, which still carries an
+incoming W3C trace context through the process, so upstream spans created by a later
+provider, or trace ids in logs, stay consistent. Sampling (`OTEL_TRACES_SAMPLER`),
+batching (`OTEL_BSP_*`), resource attributes (`OTEL_RESOURCE_ATTRIBUTES`,
+`OTEL_SERVICE_NAME`) and propagators (`OTEL_PROPAGATORS`, W3C tracecontext and baggage
+by default) are the SDK's own handling of its variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import urlsplit, urlunsplit
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.trace import Link, SpanContext, TraceFlags
+
+__all__ = [
+    "configure_tracing",
+    "current_traceparent",
+    "exporter_from_env",
+    "link_from_traceparent",
+    "redact_url",
+    "shutdown_tracing",
+]
+
+_log = logging.getLogger(__name__)
+
+_provider: TracerProvider | None = None
+
+_TRACEPARENT_LEN: Final = 55  # "00-" + 32 hex + "-" + 16 hex + "-" + 2 hex
+
+
+def exporter_from_env(env: Mapping[str, str] | None = None) -> SpanExporter | None:
+    """The span exporter the OTEL_* variables ask for, or None for "do not trace".
+
+    Raises ValueError for an exporter name this service does not ship, so a typo in a
+    deployment fails at start rather than silently dropping every trace.
+    """
+    env = os.environ if env is None else env
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    names = [n.strip().lower() for n in env.get("OTEL_TRACES_EXPORTER", "").split(",")]
+    names = [n for n in names if n]
+    if not names:
+        # The spec's default is "otlp"; we only honour it when an endpoint is configured,
+        # so a bare deployment does not retry a collector on localhost forever.
+        names = ["otlp"]
+        has_endpoint = bool(
+            env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        )
+        if not has_endpoint:
+            return None
+    if names == ["none"]:
+        return None
+    if len(names) > 1:
+        raise ValueError("OTEL_TRACES_EXPORTER: only one exporter is supported")
+    name = names[0]
+    if name == "console":
+        return ConsoleSpanExporter()
+    if name == "otlp":
+        protocol = env.get(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        )
+        if protocol.strip().lower() != "grpc":
+            raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: only grpc is shipped")
+        # Imported lazily: the gRPC exporter pulls in a lot that an untraced process
+        # never needs.
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
+    raise ValueError(f"OTEL_TRACES_EXPORTER={name!r} is not supported (otlp, console, none)")
+
+
+def _resource(service_name: str) -> Resource:
+    # Resource.create() applies OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; our
+    # name is only the fallback when the operator did not choose one.
+    resource = Resource.create()
+    current = str(resource.attributes.get(SERVICE_NAME, ""))
+    if not current or current.startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: service_name}))
+    return resource
+
+
+def configure_tracing(
+    service_name: str,
+    *,
+    exporter: SpanExporter | None = None,
+    env: Mapping[str, str] | None = None,
+    set_global: bool = True,
+) -> TracerProvider | None:
+    """Install a tracer provider exporting through `exporter` or as the OTEL_* variables say.
+
+    Returns the provider, or None when tracing is off (nothing installed). With
+    `set_global` the provider becomes the process-wide one, which OpenTelemetry
+    allows only once per process; call `shutdown_tracing()` at exit to flush spans.
+    """
+    global _provider
+    chosen = exporter if exporter is not None else exporter_from_env(env)
+    if chosen is None:
+        _log.info("tracing disabled (no OTEL exporter configured)")
+        return None
+    provider = TracerProvider(resource=_resource(service_name))
+    provider.add_span_processor(BatchSpanProcessor(chosen))
+    if set_global:
+        trace.set_tracer_provider(provider)
+        _provider = provider
+    _log.info("tracing enabled", extra={"exporter": type(chosen).__name__})
+    return provider
+
+
+def shutdown_tracing() -> None:
+    """Flush and stop the provider installed by `configure_tracing` (no-op if none)."""
+    global _provider
+    provider, _provider = _provider, None
+    if provider is not None:
+        provider.shutdown()
+
+
+def current_traceparent() -> str:
+    """The W3C traceparent of the current span, or "" when there is no valid span.
+
+    The ingest side stores it with each event so that stream deliveries can link back.
+    """
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return ""
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
+
+
+def _hex(text: str, length: int) -> int | None:
+    if len(text) != length:
+        return None
+    try:
+        return int(text, 16)
+    except ValueError:
+        return None
+
+
+def span_context_from_traceparent(tp: str) -> SpanContext | None:
+    """Parse a W3C traceparent (version 00 layout) into a remote SpanContext, or None."""
+    if len(tp) < _TRACEPARENT_LEN or tp[2] != "-" or tp[35] != "-" or tp[52] != "-":
+        return None
+    version = _hex(tp[0:2], 2)
+    trace_id = _hex(tp[3:35], 32)
+    span_id = _hex(tp[36:52], 16)
+    flags = _hex(tp[53:55], 2)
+    if version is None or version == 0xFF or trace_id is None or span_id is None or flags is None:
+        return None
+    if version == 0 and len(tp) != _TRACEPARENT_LEN:
+        return None
+    ctx = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags & 0x01))
+    return ctx if ctx.is_valid else None
+
+
+def link_from_traceparent(tp: str) -> Link | None:
+    """A span link to the span that `tp` names (e.g. the one that ingested an event)."""
+    ctx = span_context_from_traceparent(tp) if tp else None
+    return Link(ctx) if ctx is not None else None
+
+
+def redact_url(url: str) -> str:
+    """`url` without userinfo, query string or fragment, for span attributes and logs.
+
+    The provider takes its token as a query parameter on GET endpoints, so the query
+    is dropped entirely rather than filtered key by key. Unparseable input yields "".
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -1,0 +1,1 @@
+"""Sending: idempotent execution of validated sends against the provider."""

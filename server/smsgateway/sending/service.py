@@ -1,0 +1,279 @@
+"""Idempotent execution of a validated send: suppression, batching, provider calls.
+
+One `SendService` per process. A send runs as a task of its own (shielded from
+the caller's cancellation, bounded by the deadline it was given) so that its
+record always ends consistent; a concurrent duplicate of a running request_id
+waits for that task instead of executing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from smsgateway.events.model import EventStore, SentBatch
+from smsgateway.messaging import plan_batches
+from smsgateway.observability import metrics
+from smsgateway.sending.idempotency import IdempotencyStore
+from smsgateway.upstream import errors as upstream
+from smsgateway.upstream.client import ProviderClient
+from smsgateway.v1 import smsgateway_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+_KIND_LABELS = {
+    pb.SMS_KIND_UNSPECIFIED: "unspecified",
+    pb.SMS_KIND_VERIFICATION_CODE: "verification_code",
+    pb.SMS_KIND_NOTICE: "notice",
+    pb.SMS_KIND_MARKETING: "marketing",
+}
+_OUTCOME_LABELS = {
+    pb.CALL_OUTCOME_ACCEPTED: "accepted",
+    pb.CALL_OUTCOME_REJECTED: "rejected",
+    pb.CALL_OUTCOME_NOT_SENT: "not_sent",
+    pb.CALL_OUTCOME_UNKNOWN: "unknown",
+}
+# Calls a retry may make again: nothing of them reached a handset.
+_RETRYABLE = (pb.CALL_OUTCOME_NOT_SENT, pb.CALL_OUTCOME_REJECTED)
+
+
+@dataclass(frozen=True, slots=True)
+class SendPlan:
+    """A validated, normalised send."""
+
+    method: str
+    """The RPC name, for metrics and the fingerprint."""
+    request_id: str
+    fingerprint: bytes
+    """Identity of the request apart from its request_id."""
+    phone_numbers: tuple[str, ...]
+    """Distinct 11-digit numbers, in the caller's order."""
+    sign: str
+    content: str
+    """The content as sent, 【sign】 included."""
+    kind: int
+    """A `pb.SmsKind` value."""
+    segments: int
+    template_id: str | None = None
+    params_json: str | None = None
+
+    @staticmethod
+    def fingerprint_of(request: pb.SendSmsRequest | pb.SendTemplateSmsRequest) -> bytes:
+        """Hash of the request without its request_id (deterministic serialization)."""
+        copy = type(request)()
+        copy.CopyFrom(request)
+        copy.request_id = ""
+        return hashlib.sha256(copy.SerializeToString(deterministic=True)).digest()
+
+
+class SendFailedError(Exception):
+    """Not every provider call of a send was accepted; `response` says which were."""
+
+    def __init__(self, response: pb.SendSmsResponse) -> None:
+        failed = response.failed_count + response.unknown_count
+        super().__init__(
+            f"{failed} of {response.recipient_count} recipients were not accepted by the provider"
+        )
+        self.response = response
+
+
+class RequestIdConflictError(Exception):
+    """The same request_id was used for a different request."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request_id {request_id!r} was already used for a different request")
+        self.request_id = request_id
+
+
+@dataclass(slots=True)
+class _Running:
+    fingerprint: bytes
+    task: asyncio.Future[pb.SendSmsResponse]
+
+
+class SendService:
+    """Runs sends exactly once per request_id."""
+
+    def __init__(
+        self,
+        client: ProviderClient,
+        idempotency: IdempotencyStore,
+        events: EventStore,
+        *,
+        max_concurrent_calls: int = 8,
+    ) -> None:
+        self._client = client
+        self._idempotency = idempotency
+        self._events = events
+        self._max_concurrent_calls = max_concurrent_calls
+        self._running: dict[str, _Running] = {}
+
+    async def send(self, plan: SendPlan, deadline: float | None) -> pb.SendSmsResponse:
+        """Send, or replay the earlier answer; raise `SendFailedError` on partial failure."""
+        running = self._running.get(plan.request_id)
+        if running is not None:
+            if running.fingerprint != plan.fingerprint:
+                raise RequestIdConflictError(plan.request_id)
+            metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
+            try:
+                response = await asyncio.shield(running.task)
+            except SendFailedError as exc:
+                raise SendFailedError(_replayed(exc.response)) from None
+            return _replayed(response)
+        task = asyncio.ensure_future(self._execute(plan, deadline))
+        self._running[plan.request_id] = _Running(plan.fingerprint, task)
+        task.add_done_callback(lambda _: self._running.pop(plan.request_id, None))
+        return await asyncio.shield(task)
+
+    async def _execute(self, plan: SendPlan, deadline: float | None) -> pb.SendSmsResponse:
+        record = await self._idempotency.get(plan.request_id)
+        if record is not None:
+            if record.fingerprint != plan.fingerprint:
+                raise RequestIdConflictError(plan.request_id)
+            response = record.response
+            pending = [c for c in response.calls if c.outcome in _RETRYABLE]
+            if not pending:
+                metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
+                return _finish(_replayed(response))
+        else:
+            response = await self._plan(plan)
+            await self._idempotency.create(plan.request_id, plan.fingerprint, response)
+            pending = list(response.calls)
+
+        limit = asyncio.Semaphore(self._max_concurrent_calls)
+        accepted: list[SentBatch] = []
+
+        async def run(call: pb.UpstreamCall) -> None:
+            async with limit:
+                await self._call(plan, call, deadline)
+            if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
+                accepted.append(
+                    SentBatch(
+                        call.biz_id,
+                        tuple(call.phone_numbers),
+                        plan.sign,
+                        plan.kind,
+                        datetime.now(UTC),
+                    )
+                )
+
+        await asyncio.gather(*(run(call) for call in pending))
+        if accepted:
+            await self._events.record_sends(accepted)
+        self._count(plan, pending)
+        return _finish(response)
+
+    async def _plan(self, plan: SendPlan) -> pb.SendSmsResponse:
+        numbers: Sequence[str] = plan.phone_numbers
+        suppressed: list[str] = []
+        if plan.kind == pb.SMS_KIND_MARKETING:
+            blocked = await self._events.suppressed(plan.sign, numbers)
+            if blocked:
+                suppressed = [n for n in numbers if n in blocked]
+                numbers = [n for n in numbers if n not in blocked]
+                metrics.SUPPRESSED.inc(len(suppressed))
+        response = pb.SendSmsResponse(
+            request_id=plan.request_id,
+            recipient_count=len(plan.phone_numbers),
+            suppressed_phone_numbers=suppressed,
+            segments_per_message=plan.segments,
+            content=plan.content,
+        )
+        for index, batch in enumerate(plan_batches(numbers)):
+            response.calls.add(
+                index=index, phone_numbers=batch, outcome=pb.CALL_OUTCOME_NOT_SENT
+            )
+        return response
+
+    async def _call(self, plan: SendPlan, call: pb.UpstreamCall, deadline: float | None) -> None:
+        # Durably "unknown" before the request leaves: a crash from here on
+        # must never lead to sending this call again.
+        call.outcome = pb.CALL_OUTCOME_UNKNOWN
+        call.message = "in flight"
+        await self._idempotency.update_call(plan.request_id, call)
+        try:
+            if plan.template_id is not None:
+                receipt = await self._client.send_template(
+                    phone_numbers=call.phone_numbers,
+                    sign=plan.sign,
+                    template_id=plan.template_id,
+                    param_json=plan.params_json or "",
+                    content=plan.content,
+                    deadline=deadline,
+                )
+            else:
+                receipt = await self._client.send(
+                    phone_numbers=call.phone_numbers,
+                    sign=plan.sign,
+                    content=plan.content,
+                    kind=plan.kind or None,
+                    deadline=deadline,
+                )
+        except upstream.ProviderRejectedError as exc:
+            call.outcome = pb.CALL_OUTCOME_REJECTED
+            call.provider_code = exc.code
+            call.message = exc.provider_message
+        except (upstream.NotSentError, upstream.TokenRejectedError) as exc:
+            call.outcome = pb.CALL_OUTCOME_NOT_SENT
+            call.message = str(exc)
+        except upstream.UpstreamError as exc:
+            call.outcome = pb.CALL_OUTCOME_UNKNOWN
+            call.message = str(exc)
+        except asyncio.CancelledError:
+            call.message = "cancelled while in flight; outcome unknown"
+            await asyncio.shield(self._idempotency.update_call(plan.request_id, call))
+            raise
+        else:
+            call.outcome = pb.CALL_OUTCOME_ACCEPTED
+            call.biz_id = receipt.biz_id
+            call.provider_code = receipt.code
+            call.message = receipt.message
+        await self._idempotency.update_call(plan.request_id, call)
+        if call.outcome != pb.CALL_OUTCOME_ACCEPTED:
+            log.warning(
+                "provider call %d of request %s: %s (%s)",
+                call.index,
+                plan.request_id,
+                _OUTCOME_LABELS[call.outcome],
+                call.message,
+            )
+
+    @staticmethod
+    def _count(plan: SendPlan, calls: Sequence[pb.UpstreamCall]) -> None:
+        kind = _KIND_LABELS.get(plan.kind, "unspecified")
+        for call in calls:
+            outcome = _OUTCOME_LABELS.get(call.outcome, "unknown")
+            metrics.BATCHES.labels(kind, outcome).inc()
+            metrics.RECIPIENTS.labels(kind, outcome).inc(len(call.phone_numbers))
+            if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
+                metrics.SEGMENTS.labels(kind).inc(plan.segments * len(call.phone_numbers))
+
+
+def _replayed(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
+    copy = pb.SendSmsResponse()
+    copy.CopyFrom(response)
+    copy.replayed = True
+    return copy
+
+
+def _finish(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
+    """Fill in the totals; raise `SendFailedError` unless every call was accepted."""
+    accepted = failed = unknown = 0
+    for call in response.calls:
+        n = len(call.phone_numbers)
+        if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
+            accepted += n
+        elif call.outcome == pb.CALL_OUTCOME_UNKNOWN:
+            unknown += n
+        else:
+            failed += n
+    response.accepted_count = accepted
+    response.failed_count = failed
+    response.unknown_count = unknown
+    if failed or unknown:
+        raise SendFailedError(response)
+    return response

@@ -1,0 +1,123 @@
+"""One thread that owns a SQLite connection and commits queued work in groups.
+
+Callers on the event loop submit functions; the thread runs every function
+queued at that moment inside one transaction (each in its own savepoint, so one
+failure does not undo the others) and commits once. Under load this turns many
+small durable writes into one fsync, and the event loop never blocks on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+class SqliteWriter:
+    """Serialises all access to one SQLite database through one thread."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL", max_group: int = 512) -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Open the connection in the writer thread."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        ready: Future[None] = Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name=f"sqlite-{self._path.name}", daemon=True
+        )
+        self._thread.start()
+        ready.result()
+
+    async def stop(self) -> None:
+        """Finish queued work, then close the connection."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` in the writer thread, inside a committed transaction."""
+        if self._thread is None:
+            raise RuntimeError("SqliteWriter is not started")
+        done: Future[T] = Future()
+        self._queue.put((fn, done))
+        return await asyncio.wrap_future(done)
+
+    def _run(self, ready: Future[None]) -> None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA busy_timeout=5000")
+        except Exception as exc:
+            ready.set_exception(exc)
+            return
+        ready.set_result(None)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                group = [first]
+                stop = False
+                while len(group) < self._max_group:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    group.append(item)
+                self._commit_group(conn, group)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _commit_group(conn: sqlite3.Connection, group: list[Any]) -> None:
+        results: list[tuple[Future[Any], bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, done in group:
+                conn.execute("SAVEPOINT item")
+                try:
+                    value = fn(conn)
+                except BaseException as exc:
+                    conn.execute("ROLLBACK TO item")
+                    conn.execute("RELEASE item")
+                    results.append((done, False, exc))
+                else:
+                    conn.execute("RELEASE item")
+                    results.append((done, True, value))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # the commit itself failed: nothing is durable
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for _, done in group:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        # Results are released only after COMMIT returned: a caller never sees
+        # success for a write that is not durable.
+        for done, ok, value in results:
+            if ok:
+                done.set_result(value)
+            else:
+                done.set_exception(value)

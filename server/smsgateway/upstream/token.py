@@ -1,0 +1,142 @@
+"""The token cache: one token per provider account, shared by every call.
+
+* Single flight: however many callers find the cache cold, one fetch runs and
+  they all wait for it.
+* Refresh before expiry: within `refresh_margin_seconds` of the expiry the
+  current token is still handed out while one background fetch replaces it.
+* Invalidation: a caller whose token the provider rejected invalidates exactly
+  that token; the next `get` fetches again. Invalidating a token that was
+  already replaced does nothing, so many rejections cause one fetch.
+* A failed fetch fails the callers waiting for it and leaves nothing behind;
+  the next `get` tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from smsgateway.upstream.models import Token
+from smsgateway.upstream.observer import NoopObserver, UpstreamObserver
+
+__all__ = ["TokenCache", "current_fetch_reason"]
+
+logger = logging.getLogger(__name__)
+
+_fetch_reason: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "smsgateway_token_fetch_reason", default="cold"
+)
+
+
+def current_fetch_reason() -> str:
+    """Why the running fetch was started ("cold", "expiring", "rejected"); for its span."""
+    return _fetch_reason.get()
+
+
+class TokenCache:
+    """Hands out a valid token, fetching it at most once at a time."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Token]],
+        *,
+        refresh_margin_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        observer: UpstreamObserver | None = None,
+        min_refresh_interval_seconds: float = 10.0,
+    ) -> None:
+        """`min_refresh_interval_seconds` spaces background refreshes: the provider returns
+        the same token until it expires, and a failing refresh must not be retried by
+        every call during the margin."""
+        self._fetch = fetch
+        self._margin = refresh_margin_seconds
+        self._clock = clock
+        self._observer: UpstreamObserver = observer or NoopObserver()
+        self._min_refresh_interval = min_refresh_interval_seconds
+        self._token: Token | None = None
+        self._flight: asyncio.Task[Token] | None = None
+        self._next_reason = "cold"
+        self._refresh_not_before = float("-inf")
+
+    def __repr__(self) -> str:
+        return f"TokenCache(seconds_until_expiry={self.seconds_until_expiry!r})"
+
+    @property
+    def seconds_until_expiry(self) -> float | None:
+        """Seconds until the current token expires (negative once expired); None if none."""
+        token = self._token
+        return None if token is None else token.expires_at - self._clock()
+
+    async def get(self) -> str:
+        """A token that is valid now; waits for a fetch only if there is none."""
+        token = self._token
+        now = self._clock()
+        if token is not None and now < token.expires_at:
+            if now >= token.expires_at - self._margin and now >= self._refresh_not_before:
+                self._start("expiring")
+            return token.value
+        flight = self._start(self._next_reason if token is None else "expiring")
+        # shield: a caller giving up (deadline, cancellation) must not cancel the
+        # fetch that the other callers are waiting for.
+        fetched = await asyncio.shield(flight)
+        return fetched.value
+
+    def invalidate(self, token: str) -> None:
+        """Forget `token` after the provider rejected it, unless it was already replaced."""
+        current = self._token
+        if current is not None and current.value == token:
+            self._token = None
+            self._next_reason = "rejected"
+            self._refresh_not_before = float("-inf")
+            logger.info("provider rejected the cached token; fetching a new one")
+
+    async def close(self) -> None:
+        """Cancel a fetch still running (shutdown)."""
+        flight = self._flight
+        if flight is not None and not flight.done():
+            flight.cancel()
+            await asyncio.wait([flight])
+
+    def _start(self, reason: str) -> asyncio.Task[Token]:
+        flight = self._flight
+        if flight is None:
+            flight = asyncio.get_running_loop().create_task(self._run(reason))
+            # A background refresh may fail with nobody awaiting it: retrieve the
+            # exception so asyncio does not report it as lost.
+            flight.add_done_callback(_retrieve)
+            self._flight = flight
+        return flight
+
+    async def _run(self, reason: str) -> Token:
+        _fetch_reason.set(reason)  # this task runs in its own context copy
+        try:
+            token = await self._fetch()
+        except asyncio.CancelledError:
+            self._flight = None
+            raise
+        except BaseException:
+            self._flight = None
+            self._refresh_not_before = self._clock() + self._min_refresh_interval
+            self._observer.token_fetched(reason, "failure")
+            if reason == "expiring" and self._token is not None:
+                logger.warning("token refresh failed; the current token stays in use")
+            raise
+        self._flight = None
+        self._token = token
+        self._next_reason = "cold"
+        now = self._clock()
+        # Refresh again only once the new token enters the margin, and not in a tight loop
+        # when the provider hands back the same, soon expiring token.
+        self._refresh_not_before = max(
+            token.expires_at - self._margin, now + self._min_refresh_interval
+        )
+        self._observer.token_fetched(reason, "success")
+        return token
+
+
+def _retrieve(task: asyncio.Task[Token]) -> None:
+    if not task.cancelled():
+        task.exception()
