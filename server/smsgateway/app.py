@@ -57,9 +57,7 @@ class BoundPorts:
 class App:
     """Builds every part from `Settings`, starts them in order, stops them in reverse."""
 
-    def __init__(
-        self, settings: Settings, *, sandbox_config: SandboxConfig | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, sandbox_config: SandboxConfig | None = None) -> None:
         self.settings = settings
         self._sandbox_config = sandbox_config
         self.sandbox: SandboxProvider | None = None
@@ -160,13 +158,11 @@ class App:
         )
         await idempotency.open()
         stack.push_async_callback(idempotency.close)
-        sends = SendService(
-            client, idempotency, store, max_concurrent_calls=s.max_concurrent_calls
-        )
+        sends = SendService(client, idempotency, store, max_concurrent_calls=s.max_concurrent_calls)
         events_api = EventsApi(store, hub)
 
         server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor()],
+            interceptors=[ObservabilityInterceptor()] if s.instrumentation else [],
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 ("grpc.keepalive_permit_without_calls", 1),

@@ -46,7 +46,8 @@ async def _serve(settings: Settings) -> int:
     from smsgateway.app import App
     from smsgateway.observability.tracing import configure_tracing, shutdown_tracing
 
-    configure_tracing("smsgateway")
+    if settings.instrumentation:
+        configure_tracing("smsgateway")
     app = App(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -63,9 +63,9 @@ class Settings:
     token_refresh_margin_seconds: float = 300.0
     """SMSGW_TOKEN_REFRESH_MARGIN_SECONDS: refresh the token this long before it expires."""
     token_rejected_codes: frozenset[str] = frozenset({"40001"})
-    """SMSGW_TOKEN_REJECTED_CODES: provider codes meaning "token rejected" (HTTP 401/403 always do)."""
+    """SMSGW_TOKEN_REJECTED_CODES: codes meaning "token rejected" (HTTP 401/403 always do)."""
     provider_utc_offset_hours: float = 8.0
-    """SMSGW_PROVIDER_UTC_OFFSET_HOURS: the zone of the provider's timestamps (China Standard Time)."""
+    """SMSGW_PROVIDER_UTC_OFFSET_HOURS: zone of the provider timestamps (China Standard Time)."""
     balance_refresh_seconds: float = 300.0
     """SMSGW_BALANCE_REFRESH_SECONDS: how often the balance metric is refreshed (0 disables)."""
     report_callback_path: str = "/callbacks/delivery-reports"
@@ -90,6 +90,8 @@ class Settings:
     """SMSGW_RETENTION_MAX_EVENTS: the most events kept per stream."""
     opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT_KEYWORDS
     """SMSGW_OPT_OUT_KEYWORDS: comma-separated uplink texts that unsubscribe from marketing."""
+    instrumentation: bool = True
+    """SMSGW_INSTRUMENTATION: per-RPC metrics and spans (off only to measure their cost)."""
 
     @property
     def uses_sandbox(self) -> bool:
@@ -219,7 +221,9 @@ class _Reader:
                 "SMSGW_UPSTREAM_TIMEOUT_SECONDS", d.upstream_timeout_seconds
             ),
             token_refresh_margin_seconds=self.positive(
-                "SMSGW_TOKEN_REFRESH_MARGIN_SECONDS", d.token_refresh_margin_seconds, allow_zero=True
+                "SMSGW_TOKEN_REFRESH_MARGIN_SECONDS",
+                d.token_refresh_margin_seconds,
+                allow_zero=True,
             ),
             token_rejected_codes=frozenset(codes) if codes else d.token_rejected_codes,
             provider_utc_offset_hours=self.parse(
@@ -243,6 +247,7 @@ class _Reader:
                 self.positive("SMSGW_RETENTION_MAX_EVENTS", d.retention_max_events)
             ),
             opt_out_keywords=frozenset(keywords) if keywords else d.opt_out_keywords,
+            instrumentation=self.flag("SMSGW_INSTRUMENTATION", d.instrumentation),
         )
         if settings.poll_enabled and not settings.poll_sign:
             self.problems.append("SMSGW_POLL_SIGN is required when SMSGW_POLL_ENABLED is true")

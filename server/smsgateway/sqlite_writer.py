@@ -32,12 +32,12 @@ class SqliteWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Open the connection in the writer thread."""
+    def start(self, schema: str = "") -> None:
+        """Open the connection in the writer thread and apply `schema` (a SQL script)."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         ready: Future[None] = Future()
         self._thread = threading.Thread(
-            target=self._run, args=(ready,), name=f"sqlite-{self._path.name}", daemon=True
+            target=self._run, args=(ready, schema), name=f"sqlite-{self._path.name}", daemon=True
         )
         self._thread.start()
         ready.result()
@@ -58,12 +58,14 @@ class SqliteWriter:
         self._queue.put((fn, done))
         return await asyncio.wrap_future(done)
 
-    def _run(self, ready: Future[None]) -> None:
+    def _run(self, ready: Future[None], schema: str) -> None:
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=5000")
+            if schema:
+                conn.executescript(schema)
         except Exception as exc:
             ready.set_exception(exc)
             return

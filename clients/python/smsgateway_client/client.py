@@ -16,15 +16,16 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, cast
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
+
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
@@ -87,7 +88,7 @@ class RetryPolicy:
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
-_KINDS: Final[Mapping[str, int]] = {
+_KINDS: Final[Mapping[str, pb.SmsKind]] = {
     "unspecified": pb.SMS_KIND_UNSPECIFIED,
     "verification-code": pb.SMS_KIND_VERIFICATION_CODE,
     "notice": pb.SMS_KIND_NOTICE,
@@ -100,38 +101,38 @@ def _enum_key(name: str, prefix: str) -> str:
     return key.removeprefix(prefix)
 
 
-def parse_kind(kind: KindLike) -> int:
+def parse_kind(kind: KindLike) -> pb.SmsKind:
     """An `SmsKind` value from a value or a name (`notice`, `SMS_KIND_NOTICE`, ...)."""
     if isinstance(kind, int):
         if kind not in pb.SmsKind.values():
             raise ValueError(f"unknown SmsKind value {kind}")
-        return kind
+        return cast(pb.SmsKind, kind)
     key = _enum_key(kind, "sms-kind-")
     if key not in _KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(_KINDS)}")
     return _KINDS[key]
 
 
-def parse_status(status: int | str) -> int:
+def parse_status(status: int | str) -> pb.DeliveryStatus:
     """A `DeliveryStatus` value from a value or a name (`delivered`, `RATE_LIMITED`, ...)."""
     if isinstance(status, int):
         if status not in pb.DeliveryStatus.values():
             raise ValueError(f"unknown DeliveryStatus value {status}")
-        return status
+        return cast(pb.DeliveryStatus, status)
     key = _enum_key(status, "delivery-status-")
     for name, value in pb.DeliveryStatus.items():
         if value and _enum_key(name, "delivery-status-") == key:
-            return int(value)
+            return cast(pb.DeliveryStatus, value)
     raise ValueError(f"unknown delivery status {status!r}")
 
 
-def _parse_stream(stream: StreamName) -> int:
+def _parse_stream(stream: StreamName) -> pb.EventStream:
     if stream == "reports":
-        return int(pb.EVENT_STREAM_DELIVERY_REPORTS)
+        return pb.EVENT_STREAM_DELIVERY_REPORTS
     if stream == "uplinks":
-        return int(pb.EVENT_STREAM_UPLINKS)
-    if isinstance(stream, int) and stream in pb.EventStream.values():
-        return stream
+        return pb.EVENT_STREAM_UPLINKS
+    if isinstance(stream, int) and stream in pb.EventStream.values() and stream:
+        return cast(pb.EventStream, stream)
     raise ValueError(f"unknown stream {stream!r}; expected 'reports' or 'uplinks'")
 
 
@@ -172,8 +173,10 @@ def _stream_start(
         positions = {"latest": pb.START_POSITION_LATEST, "earliest": pb.START_POSITION_EARLIEST}
         if key not in positions:
             raise ValueError(f"unknown start {start!r}; expected 'latest' or 'earliest'")
-        start = positions[key]
-    return pb.StreamStart(position=start)
+        return pb.StreamStart(position=positions[key])
+    if start not in pb.StartPosition.values():
+        raise ValueError(f"unknown StartPosition value {start}")
+    return pb.StreamStart(position=cast(pb.StartPosition, start))
 
 
 def _group(
@@ -320,9 +323,7 @@ class SmsGatewayClient:
         try:
             return Decimal(response.balance)
         except InvalidOperation:
-            raise ValueError(
-                f"gateway returned a balance that is not a decimal: {response.balance!r}"
-            )
+            raise ValueError(f"balance is not a decimal: {response.balance!r}") from None
 
     async def get_balance_response(self) -> pb.GetBalanceResponse:
         """The balance as the gateway answers it (with the time it was read)."""
@@ -343,7 +344,7 @@ class SmsGatewayClient:
         statuses: Iterable[int | str] = (),
         page_size: int = 0,
         page_token: str = "",
-    ) -> AsyncIterator[pb.ListDeliveryReportsResponse]:
+    ) -> AsyncGenerator[pb.ListDeliveryReportsResponse, None]:
         """Stored delivery reports, oldest first, one page per item until the last page."""
         request = pb.ListDeliveryReportsRequest(
             filter=_report_filter(biz_ids, phone_numbers, sign, statuses),
@@ -360,7 +361,7 @@ class SmsGatewayClient:
         sign: str = "",
         page_size: int = 0,
         page_token: str = "",
-    ) -> AsyncIterator[pb.ListUplinksResponse]:
+    ) -> AsyncGenerator[pb.ListUplinksResponse, None]:
         """Stored uplinks, oldest first, one page per item until the last page."""
         request = pb.ListUplinksRequest(
             filter=pb.UplinkFilter(phone_numbers=list(phone_numbers), sign=sign),
@@ -386,7 +387,7 @@ class SmsGatewayClient:
         ack_deadline: float | timedelta | None = None,
         max_outstanding: int | None = None,
         reconnect: bool = True,
-    ) -> AsyncIterator[pb.DeliveryReport]:
+    ) -> AsyncGenerator[pb.DeliveryReport, None]:
         """Delivery reports: stored ones from the start position, then live ones.
 
         Give at most one of `start` (`"latest"`, the default, or `"earliest"`),
@@ -415,7 +416,7 @@ class SmsGatewayClient:
         ack_deadline: float | timedelta | None = None,
         max_outstanding: int | None = None,
         reconnect: bool = True,
-    ) -> AsyncIterator[pb.Uplink]:
+    ) -> AsyncGenerator[pb.Uplink, None]:
         """Uplinks: stored ones from the start position, then live ones; as
         `stream_delivery_reports`."""
         request = pb.StreamUplinksRequest(
@@ -447,7 +448,7 @@ class SmsGatewayClient:
 
     async def list_suppressions(
         self, *, sign: str = "", page_size: int = 0, page_token: str = ""
-    ) -> AsyncIterator[pb.ListSuppressionsResponse]:
+    ) -> AsyncGenerator[pb.ListSuppressionsResponse, None]:
         """Suppressed numbers (of one sign, or of all), one page per item."""
         request = pb.ListSuppressionsRequest(sign=sign, page_size=page_size, page_token=page_token)
         async for page in self._pages(self._stub.ListSuppressions, request):
@@ -458,7 +459,7 @@ class SmsGatewayClient:
     ) -> pb.Suppression:
         """Suppress marketing messages of `sign` to `phone_number` (idempotent)."""
         request = pb.AddSuppressionRequest(sign=sign, phone_number=phone_number, reason=reason)
-        response = await self._unary(self._stub.AddSuppression, request)
+        response: pb.AddSuppressionResponse = await self._unary(self._stub.AddSuppression, request)
         return response.suppression
 
     async def remove_suppression(self, sign: str, phone_number: str) -> bool:
@@ -494,7 +495,7 @@ class SmsGatewayClient:
                     raise error from exc
             log.warning(
                 "%s failed (attempt %d of %d), retrying in %.2fs: %s",
-                type(request).__name__,
+                _rpc_name(request),
                 attempt,
                 self._retry.max_attempts,
                 delay,
@@ -503,7 +504,9 @@ class SmsGatewayClient:
             await self._sleep(delay)
             attempt += 1
 
-    async def _pages(self, method: Callable[..., Awaitable[T]], request: Any) -> AsyncIterator[T]:
+    async def _pages(
+        self, method: Callable[..., Awaitable[T]], request: Any
+    ) -> AsyncGenerator[T, None]:
         while True:
             page: Any = await self._unary(method, request)
             yield page
@@ -517,7 +520,7 @@ class SmsGatewayClient:
         request: Any,
         unwrap: Callable[[Any], E],
         reconnect: bool,
-    ) -> AsyncIterator[E]:
+    ) -> AsyncGenerator[E, None]:
         grouped = request.HasField("consumer_group")
         attempt = 1
         while True:
@@ -544,7 +547,7 @@ class SmsGatewayClient:
                 call.cancel()
             log.warning(
                 "%s interrupted (attempt %d of %d), reconnecting in %.2fs: %s",
-                type(request).__name__,
+                _rpc_name(request),
                 attempt,
                 self._retry.max_attempts,
                 delay,
@@ -566,3 +569,7 @@ def _report_filter(
         sign=sign,
         statuses=[parse_status(s) for s in statuses],
     )
+
+
+def _rpc_name(request: Any) -> str:
+    return str(type(request).__name__).removesuffix("Request")

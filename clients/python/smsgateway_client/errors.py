@@ -17,8 +17,9 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
+
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 log = logging.getLogger(__name__)

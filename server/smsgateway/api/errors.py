@@ -176,9 +176,7 @@ def _upstream(exc: upstream.UpstreamError, code: grpc.StatusCode, reason: str) -
 
 
 def _out_of_range(exc: OutOfRangeError) -> ApiError:
-    return out_of_range(
-        str(exc), "CURSOR_OUT_OF_RANGE", {"oldest_cursor": str(exc.oldest_cursor)}
-    )
+    return out_of_range(str(exc), "CURSOR_OUT_OF_RANGE", {"oldest_cursor": str(exc.oldest_cursor)})
 
 
 # The table. Order matters: subclasses before their bases.

@@ -1,4 +1,4 @@
-"""Turn send requests into validated `SendPlan`s, or one `INVALID_ARGUMENT` listing every problem."""
+"""Send requests to validated `SendPlan`s, or one `INVALID_ARGUMENT` listing every problem."""
 
 from __future__ import annotations
 

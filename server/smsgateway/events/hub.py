@@ -21,6 +21,10 @@ from types import TracebackType
 from smsgateway.events.model import StoredEvent, Stream
 
 
+class HubClosedError(Exception):
+    """The hub was closed (the gateway is shutting down): subscriptions end."""
+
+
 class Watch:
     """One subscriber's registration with the hub: a wake-up flag and, for a
     consumer-group member, the cursors acknowledged since it last looked."""
@@ -36,10 +40,14 @@ class Watch:
 
     def clear(self) -> None:
         """Forget earlier wake-ups; call before reading the store, so that a
-        notification arriving during the read still wakes the next wait."""
+        notification arriving during the read still wakes the next wait.
+
+        Raises `HubClosedError` once the hub is closed."""
+        if self._hub.closed:
+            raise HubClosedError("the event hub is closed")
         self._event.clear()
 
-    async def wait(self, timeout: float) -> bool:
+    async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 (a bounded sleep)
         """Wait for a wake-up or `timeout` seconds; True when woken."""
         if self._event.is_set():
             return True
@@ -91,12 +99,24 @@ class EventHub:
         self._sequence: dict[Stream, int] = {stream: 0 for stream in Stream}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self.closed = False
+
+    def close(self) -> None:
+        """End every subscription (graceful shutdown): each one wakes and its
+        next `Watch.clear()` raises `HubClosedError`; new watches are refused."""
+        self.closed = True
+        for watches in self._watches.values():
+            for watch in watches:
+                watch._wake()
 
     def watch(self, stream: Stream, group: str | None = None) -> Watch:
         """Register a subscriber of `stream` (a member of `group` when given).
 
         Use as a context manager, or call `Watch.close()` when done.
+        Raises `HubClosedError` once the hub is closed.
         """
+        if self.closed:
+            raise HubClosedError("the event hub is closed")
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self._loop_thread = threading.get_ident()

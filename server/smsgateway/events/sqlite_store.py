@@ -404,7 +404,8 @@ class SQLiteEventStore:
             biz_ids = {r.biz_id for r in reports}
             signs: dict[str, str] = dict(
                 conn.execute(
-                    "SELECT biz_id, sign FROM sends WHERE biz_id IN (SELECT value FROM json_each(?))",
+                    "SELECT biz_id, sign FROM sends"
+                    " WHERE biz_id IN (SELECT value FROM json_each(?))",
                     (_json_list(biz_ids),),
                 ).fetchall()
             )
@@ -660,7 +661,9 @@ class SQLiteEventStore:
     ) -> GroupInfo:
         return await self._write(self._join_group, stream, name, start_after, filter_key)
 
-    def _join_group(self, stream: Stream, name: str, start_after: int, filter_key: str) -> GroupInfo:
+    def _join_group(
+        self, stream: Stream, name: str, start_after: int, filter_key: str
+    ) -> GroupInfo:
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT position, filter_key FROM groups WHERE stream = ? AND name = ?",

@@ -105,7 +105,8 @@ _TO_ASCII: Final = str.maketrans(
     }
 )
 _BAD_CHAR: Final = re.compile(r"[^0-9+\-(). ]")
-_FORMATTING: Final = str.maketrans("", "", "+-(). ")
+_FORMATTING: Final = b"+-(). "
+"""Deleted from an all-ASCII number to leave its digits (bytes.translate is the fast way)."""
 
 _PARSE_ERRORS: Final = {
     NumberParseException.INVALID_COUNTRY_CODE: "is not a valid phone number: unknown country code",
@@ -209,30 +210,44 @@ def phone_number_problem(text: str) -> str | None:
 
 def _parse(piece: str) -> tuple[str | None, str]:
     """(normalised number, "") or (None, reason). `piece` is stripped and non-empty."""
-    text = piece.translate(_TO_ASCII)
-    bad = _BAD_CHAR.search(text)
-    if bad is not None:
-        return None, f"is not a valid phone number: it contains {bad.group()!r}"
-    plus = text.startswith("+")
-    if "+" in text[1:]:
-        return None, "is not a valid phone number: '+' may only come first"
-    digits = text.translate(_FORMATTING)
-    if not digits:
-        return None, "is not a phone number: it has no digits"
-    # Mainland forms that need no general parse.
-    national: str | None = None
-    if plus:
-        if digits.startswith("86"):
-            national = digits[2:]
-    elif digits.startswith("0086"):
-        national = digits[4:]
-    elif len(digits) == MOBILE_DIGITS + 2 and digits.startswith("86"):
-        national = digits[2:]
+    text = piece if piece.isascii() else piece.translate(_TO_ASCII)
+    if text.isascii() and text.isdigit():
+        plus = False
+        digits = text
     else:
-        national = digits
-    if national is not None and _FAST_MOBILE.match(national):
+        bad = _BAD_CHAR.search(text)
+        if bad is not None:
+            return None, f"is not a valid phone number: it contains {bad.group()!r}"
+        start = text.lstrip("( ")  # "(+86) 136..." is a common way to write it
+        plus = start.startswith("+")
+        if "+" in start[1:] or (not plus and "+" in text):
+            return None, "is not a valid phone number: '+' may only come first"
+        digits = text.encode("ascii").translate(None, _FORMATTING).decode("ascii")
+        if not digits:
+            return None, "is not a phone number: it has no digits"
+    national = _mainland_mobile(digits, plus)
+    if national is not None:
         return national, ""
     return _parse_general(text)
+
+
+def _mainland_mobile(digits: str, plus: bool) -> str | None:
+    """The common spellings of a mainland mobile, without the general parse.
+
+    Strips ``+86``, ``0086``, a bare ``86`` before 11 digits and then a trunk ``0``, the
+    way `phonenumbers` would; anything else is left to it.
+    """
+    if plus:
+        if not digits.startswith("86"):
+            return None
+        digits = digits[2:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif len(digits) == MOBILE_DIGITS + 2 and digits.startswith("86"):
+        digits = digits[2:]
+    if len(digits) == MOBILE_DIGITS + 1 and digits.startswith("0"):
+        digits = digits[1:]
+    return digits if _FAST_MOBILE.match(digits) else None
 
 
 def _parse_general(text: str) -> tuple[str | None, str]:

@@ -25,6 +25,9 @@ _log = logging.getLogger(__name__)
 class BalanceRefresher:
     """Calls `fetch` now and then every `interval_seconds`, publishing the result.
 
+    `alert_threshold` is published as `smsgateway_balance_alert_threshold`, which
+    the SmsGatewayLowBalance rule compares the balance against.
+
     `fetch` is e.g. the upstream client's balance call; it must enforce its own
     timeout. Start it inside the running event loop; `stop()` cancels and waits.
     """
@@ -34,11 +37,15 @@ class BalanceRefresher:
         fetch: Callable[[], Awaitable[Decimal]],
         interval_seconds: float,
         *,
+        alert_threshold: Decimal = Decimal(100),
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not interval_seconds > 0:
             raise ValueError("interval_seconds must be positive")
         self._fetch = fetch
+        # Exported so that the alert rule compares against the deployment's own
+        # setting instead of a number baked into the shipped rules file.
+        metrics.BALANCE_ALERT_THRESHOLD.set(float(alert_threshold))
         self._interval = interval_seconds
         self._clock = clock
         self._task: asyncio.Task[None] | None = None

@@ -26,12 +26,13 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 
 from smsgateway import __version__
 
 __all__ = [
     "BALANCE",
+    "BALANCE_ALERT_THRESHOLD",
     "BALANCE_UPDATED",
     "BATCHES",
     "BUILD_INFO",
@@ -222,6 +223,11 @@ BALANCE_UPDATED: Final = Gauge(
     "Unix time of the last successful balance refresh.",
     registry=REGISTRY,
 )
+BALANCE_ALERT_THRESHOLD: Final = Gauge(
+    "smsgateway_balance_alert_threshold",
+    "Balance below which SmsGatewayLowBalance fires (configured on the gateway).",
+    registry=REGISTRY,
+)
 BUILD_INFO: Final = Info(
     "smsgateway_build",
     "Build information of the running gateway.",
@@ -280,6 +286,10 @@ def _precreate_closed_series() -> None:
     for reason in TOKEN_REASONS:
         for result in TOKEN_RESULTS:
             TOKEN_FETCHES.labels(reason, result)
+    # increase() cannot see the first event of a series born with it, so the dead
+    # letter alert needs these to exist at 0.
+    for stream in ("reports", "uplinks"):
+        DEAD_LETTERS.labels(stream)
 
 
 _precreate_closed_series()
@@ -344,11 +354,17 @@ def render() -> bytes:
     return generate_latest(REGISTRY)
 
 
+# The classic text format, which every Prometheus version parses. prometheus_client's
+# CONTENT_TYPE_LATEST announces version=1.0.0 (UTF-8 names) from 0.22 on; our names are
+# all legacy-valid, so the body is the same and the older label is the safer one.
+_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+
+
 async def _handle_metrics(_request: web.Request) -> web.Response:
     # Rendering walks every series; it is small (bounded labels) and cheap, so it runs
     # on the loop rather than paying a thread hop per scrape.
     body = generate_latest(REGISTRY)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=body, headers={"Content-Type": _CONTENT_TYPE})
 
 
 async def start_metrics_server(host: str, port: int) -> web.AppRunner:

@@ -168,7 +168,7 @@ def span_context_from_traceparent(tp: str) -> SpanContext | None:
         return None
     if version == 0 and len(tp) != _TRACEPARENT_LEN:
         return None
-    ctx = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags & 0x01))
+    ctx = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
     return ctx if ctx.is_valid else None
 
 

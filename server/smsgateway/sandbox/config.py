@@ -41,7 +41,7 @@ class SandboxConfig:
     field_style: Literal["camel", "snake"] = "camel"
     """Spelling of report/uplink fields: `phoneNumber` (camel) or `phone_number` (snake)."""
     code_as_number: bool = False
-    """Emit `code` as a JSON number (10000) instead of a string ("10000"), in replies and reports."""
+    """Emit `code` as a JSON number (10000), not a string ("10000"), in replies and reports."""
     require_kind: bool = True
     """True: the account has several kinds, so `kind` (1|2|3) is required on /sms/send.
     False: the account has a single kind, so `kind` must be absent."""

@@ -49,8 +49,8 @@ import asyncio
 import base64
 import collections
 import dataclasses
-import hmac
 import heapq
+import hmac
 import json
 import logging
 import math
@@ -208,6 +208,8 @@ class _Stream(Generic[T]):
             if sign is not None and entry.sign != sign:
                 continue
             if not repeat and (entry.pulled or entry.pushed):
+                if entry.pushed or not keep_for_push:  # left over from pull_repeat
+                    done.append(entry.seq)
                 continue
             out.append(entry.item)
             entry.pulled = True
@@ -275,6 +277,7 @@ class SandboxProvider:
         self._session: ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._url: str | None = None
+        self._push_progress = asyncio.Event()  # set after every push attempt and reconfiguration
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -388,6 +391,7 @@ class SandboxProvider:
         if new.secret != self._config.secret:
             self._token = None
         self._config = new
+        self._push_progress.set()
 
     def inject_uplink(
         self, phone_number: str, content: str, sign: str, send_time: datetime | None = None
@@ -419,14 +423,15 @@ class SandboxProvider:
             "sequenceId": uplink.sequence_id,
         }
 
-    async def wait_pushes_idle(self, timeout: float = 5.0) -> None:
+    async def wait_pushes_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (public API)
         """Wait until every report/uplink (due or scheduled) has been pushed and acknowledged.
 
         A stream without a push URL counts as idle. Raises TimeoutError.
         """
         async with asyncio.timeout(timeout):
             while not self._pushes_idle():
-                await asyncio.sleep(0.005)
+                self._push_progress.clear()
+                await self._push_progress.wait()
 
     def state(self) -> dict[str, Any]:
         """Counters for /admin/state (no secrets, no tokens)."""
@@ -487,10 +492,8 @@ class SandboxProvider:
             str(r.sms_size),
             r.biz_id,
         )
-        if self._config.field_style == "snake":
-            keys = _REPORT_KEYS_SNAKE
-        else:
-            keys = _REPORT_KEYS_CAMEL
+        snake = self._config.field_style == "snake"
+        keys = _REPORT_KEYS_SNAKE if snake else _REPORT_KEYS_CAMEL
         return dict(zip(keys, values, strict=True))
 
     def _render_uplink(self, u: _Uplink, *, with_sign: bool) -> dict[str, object]:
@@ -735,9 +738,7 @@ class SandboxProvider:
         amount = self.balance.quantize(_CENT, ROUND_HALF_UP)
         code = json.dumps(self._code(CODE_OK))
         body = f'{{"code":{code},"message":"请求成功","balance":{amount:.2f}}}'
-        return web.Response(
-            body=body.encode(), content_type="application/json", charset="utf-8"
-        )
+        return web.Response(body=body.encode(), content_type="application/json", charset="utf-8")
 
     # ---- pushes -------------------------------------------------------------------------
 
@@ -756,6 +757,8 @@ class SandboxProvider:
             except Exception:  # a bug must not silently end pushing for the process
                 log.exception("sandbox %s pusher failed; retrying", kind)
                 pushed = False
+            if pushed is not None:
+                self._push_progress.set()
             if pushed is None:
                 await asyncio.sleep(cfg.push_interval_seconds)
             elif not pushed:

@@ -8,6 +8,7 @@ between, the record still says "unknown" and a retry never repeats that call.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
@@ -65,8 +66,7 @@ class IdempotencyStore:
 
     async def open(self) -> None:
         """Start the writer and create the schema."""
-        self._writer.start()
-        await self._writer.run(lambda conn: conn.executescript(_SCHEMA))
+        await asyncio.to_thread(self._writer.start, _SCHEMA)
 
     async def close(self) -> None:
         """Finish pending writes and close."""
@@ -111,8 +111,15 @@ class IdempotencyStore:
         del header.calls[:]
         header_blob = header.SerializeToString()
         rows = [
-            (request_id, c.index, ",".join(c.phone_numbers), c.outcome, c.biz_id,
-             c.provider_code, c.message)
+            (
+                request_id,
+                c.index,
+                ",".join(c.phone_numbers),
+                c.outcome,
+                c.biz_id,
+                c.provider_code,
+                c.message,
+            )
             for c in response.calls
         ]
 
@@ -129,8 +136,14 @@ class IdempotencyStore:
 
     async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record one call's outcome; durable when this returns."""
-        values = (call.outcome, call.biz_id, call.provider_code, call.message, request_id,
-                  call.index)
+        values = (
+            call.outcome,
+            call.biz_id,
+            call.provider_code,
+            call.message,
+            request_id,
+            call.index,
+        )
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from smsgateway.events.model import EventStore, SentBatch
 from smsgateway.messaging import plan_batches
@@ -25,13 +26,13 @@ from smsgateway.v1 import smsgateway_pb2 as pb
 
 log = logging.getLogger(__name__)
 
-_KIND_LABELS = {
+_KIND_LABELS: dict[int, str] = {
     pb.SMS_KIND_UNSPECIFIED: "unspecified",
     pb.SMS_KIND_VERIFICATION_CODE: "verification_code",
     pb.SMS_KIND_NOTICE: "notice",
     pb.SMS_KIND_MARKETING: "marketing",
 }
-_OUTCOME_LABELS = {
+_OUTCOME_LABELS: dict[int, str] = {
     pb.CALL_OUTCOME_ACCEPTED: "accepted",
     pb.CALL_OUTCOME_REJECTED: "rejected",
     pb.CALL_OUTCOME_NOT_SENT: "not_sent",
@@ -64,7 +65,7 @@ class SendPlan:
     @staticmethod
     def fingerprint_of(request: pb.SendSmsRequest | pb.SendTemplateSmsRequest) -> bytes:
         """Hash of the request without its request_id (deterministic serialization)."""
-        copy = type(request)()
+        copy: Any = type(request)()
         copy.CopyFrom(request)
         copy.request_id = ""
         return hashlib.sha256(copy.SerializeToString(deterministic=True)).digest()
@@ -184,9 +185,7 @@ class SendService:
             content=plan.content,
         )
         for index, batch in enumerate(plan_batches(numbers)):
-            response.calls.add(
-                index=index, phone_numbers=batch, outcome=pb.CALL_OUTCOME_NOT_SENT
-            )
+            response.calls.add(index=index, phone_numbers=batch, outcome=pb.CALL_OUTCOME_NOT_SENT)
         return response
 
     async def _call(self, plan: SendPlan, call: pb.UpstreamCall, deadline: float | None) -> None:

@@ -54,6 +54,8 @@ class UpstreamError(Exception):
     def __init__(self, message: str, *, endpoint: str, reason: str = "") -> None:
         super().__init__(f"{endpoint}: {message}")
         self.endpoint = endpoint
+        self.detail = message
+        """The text without the endpoint prefix."""
         """The endpoint: "token", "send", "send_template", "deliver", "sms_up", "balance"."""
         self.reason = reason
         """The last observed outcome, one of the observer's outcome words ("timeout", ...)."""

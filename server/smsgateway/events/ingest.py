@@ -1,0 +1,288 @@
+"""The one path every delivery report and uplink takes into the store.
+
+Pushes (webhooks.py) and pulls (poller.py) both end here: items are normalised
+(phone numbers to their 11-digit form, so that the same report pushed as
+``+8613900000001`` and pulled as ``13900000001`` is one event), opt-outs are
+detected, the batch is appended in one durable transaction, and only then are
+subscribers woken through `on_stored`.
+
+A push body is all or nothing: if any item cannot be read, no item of it is
+stored; the raw body is kept as a dead letter and the caller answers with an
+error so that the provider retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from opentelemetry import trace
+
+from smsgateway.events.lenient_json import LenientJSONError, loads_lenient
+from smsgateway.events.model import (
+    AppendResult,
+    DeliveryReportIn,
+    EventStore,
+    Source,
+    StoredEvent,
+    Stream,
+    UplinkIn,
+)
+from smsgateway.events.optout import OptOutRules
+from smsgateway.messaging.phones import normalize_phone_number
+from smsgateway.upstream.models import parse_report_item, parse_uplink_item
+
+_log = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item", DeliveryReportIn, UplinkIn)
+
+OnStored = Callable[[Stream, Sequence[StoredEvent]], None]
+
+
+class StoreUnavailableError(Exception):
+    """The store could not commit (or dead-letter) a batch; the provider must retry."""
+
+
+class Rejection(enum.StrEnum):
+    """Why a push body was not accepted."""
+
+    UNPARSEABLE = "unparseable"
+    """Not JSON even after repair, not an array of objects, or an item without a
+    required field."""
+    TOO_MANY_ITEMS = "too_many_items"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """What became of one push body."""
+
+    stream: Stream
+    items: int
+    """Items in the body (0 when it could not be read as an array)."""
+    result: AppendResult | None
+    """The append, when the body was accepted (None when rejected or empty)."""
+    rejection: Rejection | None = None
+    error: str = ""
+    """Why it was rejected; names fields and offsets, never values."""
+    lenient: bool = False
+    """True when only the lenient parser could read it."""
+
+    @property
+    def accepted(self) -> bool:
+        """The body is durably stored (or held nothing): answer success."""
+        return self.rejection is None
+
+
+@dataclass(slots=True)
+class IngestCounters:
+    """Running totals for metrics (read by the composition root)."""
+
+    stored: dict[Stream, int] = dataclasses.field(
+        default_factory=lambda: {stream: 0 for stream in Stream}
+    )
+    duplicates: dict[Stream, int] = dataclasses.field(
+        default_factory=lambda: {stream: 0 for stream in Stream}
+    )
+    dead_letters: dict[Stream, int] = dataclasses.field(
+        default_factory=lambda: {stream: 0 for stream in Stream}
+    )
+    lenient_bodies: int = 0
+    opt_outs: int = 0
+
+
+def _normalise_phone(text: str) -> str:
+    # Plain mainland mobiles become 11 digits; anything else stays as the
+    # provider sent it (we never drop a report over its number's format).
+    return normalize_phone_number(text) or text
+
+
+def current_traceparent() -> str:
+    """W3C traceparent of the current span ("" when there is none)."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return ""
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+class Ingestor:
+    """Normalises, de-duplicates (via the store), stores and announces events."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        on_stored: OnStored,
+        opt_out: OptOutRules,
+        utc_offset_hours: float = 8.0,
+    ) -> None:
+        """`utc_offset_hours` is the provider's zone for its zone-less times."""
+        self._store = store
+        self._on_stored = on_stored
+        self._opt_out = opt_out
+        self._utc_offset_hours = utc_offset_hours
+        self.counters = IngestCounters()
+
+    # -- typed items (pulls, and parsed pushes) --------------------------------
+    async def ingest_reports(
+        self, items: Sequence[DeliveryReportIn], source: Source
+    ) -> AppendResult:
+        """Store reports durably; raises StoreUnavailableError when the store fails."""
+        reports = [self._normalise_report(r) for r in items]
+        try:
+            result = await self._store.append_reports(reports, source, current_traceparent())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise StoreUnavailableError(f"storing {len(reports)} reports failed: {exc}") from exc
+        self._announce(Stream.REPORTS, result)
+        return result
+
+    async def ingest_uplinks(self, items: Sequence[UplinkIn], source: Source) -> AppendResult:
+        """Store uplinks durably, with the suppressions their opt-outs ask for."""
+        uplinks = [self._normalise_uplink(u) for u in items]
+        opt_out_keys = frozenset(
+            u.dedup_key() for u in uplinks if self._opt_out.is_opt_out(u.content)
+        )
+        try:
+            result = await self._store.append_uplinks(
+                uplinks, source, opt_out_keys, current_traceparent()
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise StoreUnavailableError(f"storing {len(uplinks)} uplinks failed: {exc}") from exc
+        self.counters.opt_outs += sum(1 for e in result.stored if getattr(e, "opt_out", False))
+        self._announce(Stream.UPLINKS, result)
+        return result
+
+    def _normalise_report(self, report: DeliveryReportIn) -> DeliveryReportIn:
+        phone = _normalise_phone(report.phone_number)
+        if phone == report.phone_number:
+            return report
+        return dataclasses.replace(report, phone_number=phone)
+
+    def _normalise_uplink(self, uplink: UplinkIn) -> UplinkIn:
+        phone = _normalise_phone(uplink.phone_number)
+        if phone == uplink.phone_number:
+            return uplink
+        return dataclasses.replace(uplink, phone_number=phone)
+
+    def _announce(self, stream: Stream, result: AppendResult) -> None:
+        self.counters.stored[stream] += len(result.stored)
+        self.counters.duplicates[stream] += result.duplicates
+        if not result.stored:
+            return
+        try:
+            self._on_stored(stream, result.stored)
+        except Exception:
+            # The events are committed; a subscriber-side failure must not turn
+            # into an error answer (the provider would push them again).
+            _log.exception("waking %s subscribers failed", stream)
+
+    # -- raw push bodies -------------------------------------------------------
+    async def ingest_body(
+        self, stream: Stream, body: bytes, source: Source, *, max_items: int = 10_000
+    ) -> IngestOutcome:
+        """Parse a push body (strictly, then leniently) and store it, all or nothing.
+
+        A rejected body is kept as a dead letter; raises StoreUnavailableError
+        when neither the items nor the dead letter could be stored.
+        """
+        lenient = False
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return await self._reject(
+                stream, body, Rejection.UNPARSEABLE, f"not UTF-8 (offset {exc.start})", 0
+            )
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                doc = loads_lenient(text)
+            except LenientJSONError as exc:
+                return await self._reject(stream, body, Rejection.UNPARSEABLE, str(exc), 0)
+            lenient = True
+            self.counters.lenient_bodies += 1
+        if not isinstance(doc, list):
+            return await self._reject(
+                stream, body, Rejection.UNPARSEABLE, f"a JSON {_json_type(doc)}, not an array", 0
+            )
+        if len(doc) > max_items:
+            return await self._reject(
+                stream,
+                body,
+                Rejection.TOO_MANY_ITEMS,
+                f"{len(doc)} items, more than the limit of {max_items}",
+                len(doc),
+            )
+        if not doc:
+            return IngestOutcome(stream, 0, None, lenient=lenient)
+        try:
+            if stream is Stream.REPORTS:
+                reports = [
+                    _parse_item(parse_report_item, i, item, self._utc_offset_hours)
+                    for i, item in enumerate(doc)
+                ]
+            else:
+                uplinks = [
+                    _parse_item(parse_uplink_item, i, item, self._utc_offset_hours)
+                    for i, item in enumerate(doc)
+                ]
+        except ValueError as exc:
+            return await self._reject(stream, body, Rejection.UNPARSEABLE, str(exc), len(doc))
+        if stream is Stream.REPORTS:
+            result = await self.ingest_reports(reports, source)
+        else:
+            result = await self.ingest_uplinks(uplinks, source)
+        return IngestOutcome(stream, len(doc), result, lenient=lenient)
+
+    async def _reject(
+        self, stream: Stream, body: bytes, rejection: Rejection, error: str, items: int
+    ) -> IngestOutcome:
+        try:
+            await self._store.add_dead_letter(stream, body, f"{rejection}: {error}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise StoreUnavailableError(f"keeping a dead letter failed: {exc}") from exc
+        self.counters.dead_letters[stream] += 1
+        _log.warning(
+            "%s push rejected and kept as a dead letter (%d bytes): %s: %s",
+            stream,
+            len(body),
+            rejection,
+            error,
+        )
+        return IngestOutcome(stream, items, None, rejection, error)
+
+
+def _parse_item(
+    parse: Callable[[dict[str, object], float], _Item], index: int, item: object, offset: float
+) -> _Item:
+    if not isinstance(item, dict):
+        raise ValueError(f"item {index} is a JSON {_json_type(item)}, not an object")
+    try:
+        return parse(item, offset)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"item {index}: {exc}") from None
+
+
+def _json_type(doc: object) -> str:
+    if isinstance(doc, dict):
+        return "object"
+    if isinstance(doc, list):
+        return "array"
+    if isinstance(doc, str):
+        return "string"
+    if isinstance(doc, bool):
+        return "boolean"
+    if doc is None:
+        return "null"
+    return "number"

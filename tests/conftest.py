@@ -1,0 +1,78 @@
+"""Shared fixtures: a whole gateway (real gRPC server, in-process sandbox over HTTP, SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+
+from smsgateway.config import Settings
+from smsgateway.sandbox import SandboxConfig, SandboxProvider
+from smsgateway.v1 import smsgateway_pb2_grpc
+
+if TYPE_CHECKING:
+    from smsgateway.app import App
+
+
+@dataclass
+class Gateway:
+    """A running gateway and what a test needs to drive it."""
+
+    app: App
+    channel: grpc.aio.Channel
+    stub: smsgateway_pb2_grpc.SmsGatewayStub
+    sandbox: SandboxProvider
+
+    @property
+    def target(self) -> str:
+        assert self.app.ports is not None
+        return f"127.0.0.1:{self.app.ports.grpc}"
+
+
+def gateway_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test gateway: loopback, free ports, the in-process sandbox."""
+    values: dict[str, object] = {
+        "bind_host": "127.0.0.1",
+        "grpc_port": 0,
+        "http_port": 0,
+        "metrics_port": 0,
+        "sandbox_port": 0,
+        "data_dir": data_dir,
+        "shutdown_grace_seconds": 1.0,
+        "balance_refresh_seconds": 0.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Override in a test module to shape the sandbox."""
+    return SandboxConfig(report_delay_seconds=0.05, seed=7)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module to change the gateway's settings."""
+    return {}
+
+
+@pytest.fixture
+async def gateway(
+    tmp_path: Path, sandbox_config: SandboxConfig, settings_overrides: dict[str, object]
+) -> AsyncIterator[Gateway]:
+    app = App(
+        gateway_settings(tmp_path / "data", **settings_overrides), sandbox_config=sandbox_config
+    )
+    ports = await app.start()
+    assert app.sandbox is not None
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{ports.grpc}")
+    try:
+        yield Gateway(app, channel, smsgateway_pb2_grpc.SmsGatewayStub(channel), app.sandbox)
+    finally:
+        await channel.close()
+        await app.stop()

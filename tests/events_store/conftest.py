@@ -1,0 +1,70 @@
+"""Fixtures for the event-store tests.
+
+`harness` is parametrised over the store backends: the contract tests in
+test_events_store_contract.py run against each of them. A new backend (Redis)
+adds one branch to `_open_backend` and gets the whole contract for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from smsgateway.events.model import EventStore
+from smsgateway.events.sqlite_store import SQLiteEventStore
+
+
+class FakeClock:
+    """A settable wall clock (seconds since the epoch)."""
+
+    def __init__(self, start: float = 1_750_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.now, UTC)
+
+
+@dataclass
+class StoreHarness:
+    """Opens (and re-opens, on the same data) a store of one backend."""
+
+    backend: str
+    clock: FakeClock
+    _open: Callable[[], Awaitable[EventStore]]
+    opened: list[EventStore] = field(default_factory=list)
+
+    async def open(self) -> EventStore:
+        store = await self._open()
+        self.opened.append(store)
+        return store
+
+
+@pytest.fixture(params=["sqlite"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreHarness]:
+    clock = FakeClock()
+    backend = str(request.param)
+
+    async def open_store() -> EventStore:
+        store = SQLiteEventStore(tmp_path / "data" / "events.db", clock=clock)
+        await store.open()
+        return store
+
+    h = StoreHarness(backend, clock, open_store)
+    yield h
+    for store in h.opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(harness: StoreHarness) -> EventStore:
+    return await harness.open()

@@ -1,0 +1,601 @@
+"""The chart renders every CI scenario into valid, locked-down Kubernetes objects.
+
+Each scenario under helm/smsgateway/ci/ is rendered once (Helm's Go engine through
+helm-python-sdk), linted, validated with kubernetes-validate --strict against every
+Kubernetes minor version from 1.29 to the newest it knows, and checked for what an operator
+relies on: gRPC probes, secrets only through secretKeyRef, an Ingress exposing only the push
+callbacks, the cross-field rules, and a configuration the service itself accepts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate import utils as kv_utils
+from packaging.version import Version
+
+from smsgateway.config import ConfigError, Settings
+
+REPO = Path(__file__).resolve().parents[2]
+CHART_DIR = REPO / "helm" / "smsgateway"
+SCENARIOS = sorted(p.name.removesuffix("-values.yaml") for p in CHART_DIR.glob("ci/*-values.yaml"))
+RULES_FILE = CHART_DIR / "files" / "alerts" / "smsgateway-rules.yaml"
+DASHBOARD_FILE = CHART_DIR / "files" / "dashboards" / "smsgateway.json"
+SECRET_ENV = ("SMSGW_APP_ID", "SMSGW_SECRET", "SMSGW_CALLBACK_TOKEN", "SMSGW_REDIS_URL")
+
+
+def _kube_versions() -> list[str]:
+    """1.29 (the oldest supported, see Chart.yaml kubeVersion) up to the newest known."""
+    known = sorted({Version(v) for v in kv_utils.all_versions()})
+    return [f"{v.major}.{v.minor}.0" for v in known if v >= Version("1.29")]
+
+
+KUBE_VERSIONS = _kube_versions()
+
+
+def _secret_values(values: dict[str, Any]) -> list[str]:
+    """The secret strings a scenario passes to the chart."""
+    creds = values.get("credentials", {})
+    found = [creds.get(k, "") for k in ("appId", "secret", "callbackToken")]
+    found.append(values.get("redis", {}).get("url", ""))
+    return [v for v in found if v]
+
+
+def _secret_data(render: Any) -> dict[str, dict[str, str]]:
+    """Decoded data of every rendered Secret, by Secret name."""
+    return {
+        s["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in s["data"].items()}
+        for s in render.all("Secret")
+    }
+
+
+def _pod_env(render: Any, secrets: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The environment a pod would get: the ConfigMap plus each resolvable secretKeyRef."""
+    env = dict(render.config)
+    for var in render.container["env"]:
+        source = var.get("valueFrom", {}).get("secretKeyRef")
+        if source is not None:
+            value = secrets.get(source["name"], {}).get(source["key"])
+            if value is not None:
+                env[var["name"]] = value
+        elif "value" in var:
+            env[var["name"]] = var["value"]
+    return env
+
+
+# --- the chart as a whole -------------------------------------------------------------------
+
+
+def test_ci_scenarios_exist() -> None:
+    assert set(SCENARIOS) >= {
+        "default",
+        "existing-secret",
+        "redis-multi-replica",
+        "full-observability",
+    }
+
+
+def test_chart_metadata_supports_1_29_and_newer(chart: helm.Chart) -> None:
+    meta = chart.metadata
+    assert meta["apiVersion"] == "v2"
+    assert meta["kubeVersion"] == ">=1.29.0-0"
+    assert chart.schema is not None
+    assert chart.schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+
+
+@pytest.mark.parametrize("scenario", [None, *SCENARIOS])
+def test_lint_has_no_errors(scenario: str | None) -> None:
+    values = None
+    if scenario is not None:
+        values = yaml.safe_load((CHART_DIR / "ci" / f"{scenario}-values.yaml").read_text())
+    report = helm.lint(CHART_DIR, values, strict=True, kube_version="v1.29.0")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == [], report
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_object_passes_strict_kubernetes_validation(
+    renders: dict[str, Any], scenario: str
+) -> None:
+    render = renders[scenario]
+    assert render.objects
+    for obj in render.objects:
+        for version in KUBE_VERSIONS:
+            where = f"{scenario}: {obj['kind']}/{obj['metadata']['name']} on {version}"
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except kv_utils.SchemaNotFoundError:
+                # prometheus-operator CRDs are not core Kubernetes: checked below instead.
+                assert obj["apiVersion"] == "monitoring.coreos.com/v1", where
+            except kv_utils.ValidationError as exc:
+                path = ".".join(str(p) for p in exc.path)
+                pytest.fail(f"{where}: {path}: {exc.message}")
+
+
+# The parts of the prometheus-operator CRDs the chart renders (kubernetes-validate has no CRDs).
+_MONITORING_SCHEMAS: dict[str, dict[str, Any]] = {
+    "ServiceMonitor": {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["selector", "endpoints"],
+                "properties": {
+                    "namespaceSelector": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"matchNames": {"type": "array", "items": {"type": "string"}}},
+                    },
+                    "selector": {
+                        "type": "object",
+                        "required": ["matchLabels"],
+                        "properties": {"matchLabels": {"type": "object"}},
+                    },
+                    "endpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["port"],
+                            "properties": {
+                                "port": {"type": "string"},
+                                "path": {"type": "string", "pattern": "^/"},
+                                "interval": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"},
+                                "scrapeTimeout": {
+                                    "type": "string",
+                                    "pattern": "^([0-9]+(ms|s|m|h))+$",
+                                },
+                                "relabelings": {"type": "array"},
+                                "metricRelabelings": {"type": "array"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    "PrometheusRule": {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["groups"],
+                "properties": {
+                    "groups": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "rules"],
+                            "properties": {
+                                "name": {"type": "string", "minLength": 1},
+                                "interval": {"type": "string"},
+                                "rules": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["expr"],
+                                        "oneOf": [
+                                            {"required": ["alert"]},
+                                            {"required": ["record"]},
+                                        ],
+                                        "properties": {
+                                            "alert": {"type": "string"},
+                                            "record": {"type": "string"},
+                                            "expr": {"type": ["string", "integer"]},
+                                            "for": {"type": "string"},
+                                            "labels": {"type": "object"},
+                                            "annotations": {"type": "object"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    }
+                },
+            }
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_monitoring_objects_are_well_formed(renders: dict[str, Any], scenario: str) -> None:
+    render = renders[scenario]
+    service = render.one("Service")
+    port_names = {p["name"] for p in service["spec"]["ports"]}
+    for obj in render.objects:
+        if obj["apiVersion"] != "monitoring.coreos.com/v1":
+            continue
+        jsonschema.validate(obj, _MONITORING_SCHEMAS[obj["kind"]])
+        if obj["kind"] == "ServiceMonitor":
+            # It must select the Service and scrape a port the Service has.
+            selector = obj["spec"]["selector"]["matchLabels"]
+            assert selector.items() <= service["metadata"]["labels"].items()
+            assert {e["port"] for e in obj["spec"]["endpoints"]} <= port_names
+            assert obj["spec"]["namespaceSelector"]["matchNames"] == ["sms"]
+
+
+# --- what every scenario must get right -----------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_probes_are_native_grpc_on_the_grpc_port(renders: dict[str, Any], scenario: str) -> None:
+    container = renders[scenario].container
+    grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+    assert grpc_port == int(renders[scenario].config["SMSGW_GRPC_PORT"])
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        spec = container[probe]
+        assert spec["grpc"] == {"port": grpc_port, "service": ""}, probe
+        assert not {"httpGet", "tcpSocket", "exec"} & spec.keys(), probe
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_pods_run_restricted(renders: dict[str, Any], scenario: str) -> None:
+    render = renders[scenario]
+    pod = render.deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["automountServiceAccountToken"] is False
+    assert render.one("ServiceAccount")["automountServiceAccountToken"] is False
+    container = render.container
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["runAsNonRoot"] is True
+    assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    # The only writable places: the data directory (on a volume) and /tmp.
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts == {"/var/lib/smsgateway": "data", "/tmp": "tmp"}
+    assert render.config["SMSGW_DATA_DIR"] == "/var/lib/smsgateway"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes["tmp"]
+    # The listeners must accept traffic from outside the pod.
+    assert render.config["SMSGW_BIND_HOST"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_termination_grace_outlasts_the_drain(renders: dict[str, Any], scenario: str) -> None:
+    render = renders[scenario]
+    pod = render.deployment["spec"]["template"]["spec"]
+    pre_stop = render.container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    drain = int(pre_stop[1]) + float(render.config["SMSGW_SHUTDOWN_GRACE_SECONDS"])
+    assert pod["terminationGracePeriodSeconds"] > drain
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_service_exposes_grpc_http_and_metrics(renders: dict[str, Any], scenario: str) -> None:
+    render = renders[scenario]
+    service = render.one("Service")
+    ports = {p["name"]: p for p in service["spec"]["ports"]}
+    assert set(ports) == {"grpc", "http", "metrics"}
+    assert ports["grpc"]["appProtocol"] == "grpc"
+    container_ports = {p["name"]: p["containerPort"] for p in render.container["ports"]}
+    assert {p["targetPort"] for p in ports.values()} == set(container_ports)
+    assert container_ports == {
+        "grpc": int(render.config["SMSGW_GRPC_PORT"]),
+        "http": int(render.config["SMSGW_HTTP_PORT"]),
+        "metrics": int(render.config["SMSGW_METRICS_PORT"]),
+    }
+    pod_labels = render.deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    # The `helm test` pod must not become an endpoint of the Service.
+    test_pod = render.one("Pod")
+    assert not service["spec"]["selector"].items() <= test_pod["metadata"]["labels"].items()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_secrets_never_appear_outside_a_secret(renders: dict[str, Any], scenario: str) -> None:
+    render = renders[scenario]
+    secrets = _secret_values(render.values)
+    for obj in render.objects:
+        if obj["kind"] == "Secret":
+            continue
+        text = json.dumps(obj)
+        for secret in secrets:
+            assert secret not in text, f"{obj['kind']}/{obj['metadata']['name']} leaks a secret"
+    for secret in secrets:
+        assert secret not in render.notes
+    # The secret settings reach the process only through secretKeyRef.
+    assert not set(SECRET_ENV) & set(render.config)
+    for var in render.container["env"]:
+        if var["name"] in SECRET_ENV:
+            assert set(var) == {"name", "valueFrom"}, var
+            assert set(var["valueFrom"]) == {"secretKeyRef"}, var
+    assert "envFrom" not in render.container or all(
+        "secretRef" not in source for source in render.container["envFrom"]
+    )
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_secret_references_resolve(renders: dict[str, Any], scenario: str) -> None:
+    """Every secretKeyRef points at a rendered Secret key or at the declared existing Secret."""
+    render = renders[scenario]
+    values = render.merged
+    data = _secret_data(render)
+    external = {values["credentials"]["existingSecret"], values["redis"]["existingSecret"]} - {""}
+    refs = {
+        v["name"]: v["valueFrom"]["secretKeyRef"]
+        for v in render.container["env"]
+        if "secretKeyRef" in v.get("valueFrom", {})
+    }
+    for ref in refs.values():
+        if ref["name"] in external:
+            assert ref["name"] not in data, "the chart must not create an existing Secret"
+        else:
+            assert ref["key"] in data[ref["name"]] or ref.get("optional") is True, ref
+    # The values given in the scenario are the ones the process receives.
+    env = _pod_env(render, data)
+    creds = render.values.get("credentials", {})
+    if not creds.get("existingSecret"):
+        assert env.get("SMSGW_APP_ID") == creds.get("appId")
+        assert env.get("SMSGW_SECRET") == creds.get("secret")
+        assert env.get("SMSGW_CALLBACK_TOKEN") == creds.get("callbackToken")
+    else:
+        key = creds.get("existingSecretKeys", {}).get("appId", "app-id")
+        assert refs["SMSGW_APP_ID"] == {"name": creds["existingSecret"], "key": key}
+    redis = render.values.get("redis", {})
+    if redis.get("url") and not redis.get("existingSecret"):
+        assert env["SMSGW_REDIS_URL"] == redis["url"]
+    elif redis.get("existingSecret"):
+        assert refs["SMSGW_REDIS_URL"]["name"] == redis["existingSecret"]
+    else:
+        assert "SMSGW_REDIS_URL" not in refs
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_service_accepts_the_rendered_configuration(
+    renders: dict[str, Any], scenario: str
+) -> None:
+    """Feed what a pod would get (ConfigMap + Secret) to the service's own settings reader."""
+    render = renders[scenario]
+    env = _pod_env(render, _secret_data(render))
+    if render.values.get("credentials", {}).get("existingSecret"):
+        env |= {"SMSGW_APP_ID": "extapp", "SMSGW_SECRET": "external-secret"}
+    if render.values.get("redis", {}).get("existingSecret"):
+        env["SMSGW_REDIS_URL"] = "redis://redis.data.svc:6379/0"
+    try:
+        settings = Settings.from_env(env)
+    except ConfigError as exc:
+        # The Redis backend is the next step: until it lands the service refuses the URL,
+        # and that must be the only complaint.
+        assert "SMSGW_REDIS_URL" in env, exc.problems
+        assert all(p.startswith("SMSGW_REDIS_URL") for p in exc.problems), exc.problems
+        return
+    assert str(settings.data_dir) == "/var/lib/smsgateway"
+    assert settings.bind_host == "0.0.0.0"
+    assert settings.upstream_url == render.merged["config"]["upstreamUrl"].rstrip("/")
+    assert settings.report_callback_path == render.merged["config"]["callbacks"]["reportPath"]
+
+
+# --- Ingress: only the push callbacks -------------------------------------------------------
+
+
+def test_ingress_exposes_only_the_callback_paths(renders: dict[str, Any]) -> None:
+    render = renders["full-observability"]
+    ingress = render.one("Ingress")
+    service = render.one("Service")
+    http_port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "http")
+    callbacks = {
+        render.config["SMSGW_REPORT_CALLBACK_PATH"],
+        render.config["SMSGW_UPLINK_CALLBACK_PATH"],
+    }
+    assert "defaultBackend" not in ingress["spec"]
+    assert [r["host"] for r in ingress["spec"]["rules"]] == ["sms-callbacks.example.com"]
+    for rule in ingress["spec"]["rules"]:
+        paths = rule["http"]["paths"]
+        assert {p["path"] for p in paths} == callbacks
+        assert len(paths) == len(callbacks)
+        for path in paths:
+            assert path["pathType"] == "Prefix"
+            assert path["backend"]["service"] == {
+                "name": service["metadata"]["name"],
+                "port": {"number": http_port},
+            }
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["sms-callbacks.example.com"], "secretName": "sms-callbacks-tls"}
+    ]
+    assert "https://sms-callbacks.example.com/callbacks/uplinks" in render.notes
+
+
+def test_ingress_follows_custom_callback_paths_and_has_no_path_knob(render: Any) -> None:
+    values = {
+        "ingress": {"enabled": True, "hosts": ["a.example.com", "b.example.com"]},
+        "config": {"callbacks": {"reportPath": "/sms/dlr", "uplinkPath": "/sms/mo"}},
+    }
+    ingress = render(values).one("Ingress")
+    assert len(ingress["spec"]["rules"]) == 2
+    for rule in ingress["spec"]["rules"]:
+        assert [p["path"] for p in rule["http"]["paths"]] == ["/sms/dlr", "/sms/mo"]
+    # Paths come from the callback settings only: the values have no way to add `/`.
+    with pytest.raises(helm.HelmValuesError):
+        render({"ingress": {"enabled": True, "hosts": [{"host": "a", "paths": [{"path": "/"}]}]}})
+    with pytest.raises(helm.HelmValuesError):
+        render({"ingress": {"enabled": True, "paths": ["/"]}})
+
+
+def test_no_ingress_by_default(renders: dict[str, Any], render: Any) -> None:
+    assert render({}).all("Ingress") == []
+    assert renders["default"].all("Ingress") == []
+    assert "The Ingress is disabled" in renders["default"].notes
+
+
+# --- scenario specifics ---------------------------------------------------------------------
+
+
+def test_default_single_replica_keeps_sqlite_on_a_claim(renders: dict[str, Any]) -> None:
+    render = renders["default"]
+    deployment = render.deployment
+    assert deployment["spec"]["replicas"] == 1
+    # One SQLite writer at a time: the old pod must be gone before the new one opens the store.
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    claim = render.one("PersistentVolumeClaim")
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert render.all("HorizontalPodAutoscaler") == []
+    assert render.all("PodDisruptionBudget") == []
+    assert render.all("NetworkPolicy") == []
+    assert [o["kind"] for o in render.objects if "monitoring.coreos.com" in o["apiVersion"]] == []
+    assert render.config["SMSGW_UPSTREAM_URL"] == "https://sms-api.example.com"
+    assert "sandbox" not in render.notes.lower()
+
+
+def test_existing_secret_creates_no_secret(renders: dict[str, Any]) -> None:
+    render = renders["existing-secret"]
+    assert render.all("Secret") == []
+    refs = {
+        v["name"]: v["valueFrom"]["secretKeyRef"]
+        for v in render.container["env"]
+        if "secretKeyRef" in v.get("valueFrom", {})
+    }
+    assert refs == {
+        "SMSGW_APP_ID": {"name": "smsgateway-provider", "key": "APP_ID"},
+        "SMSGW_SECRET": {"name": "smsgateway-provider", "key": "APP_SECRET"},
+        "SMSGW_CALLBACK_TOKEN": {
+            "name": "smsgateway-provider",
+            "key": "CALLBACK_TOKEN",
+            "optional": True,
+        },
+    }
+    volumes = {v["name"]: v for v in render.deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "smsgateway-data"
+    assert render.all("PersistentVolumeClaim") == []
+    assert render.config["SMSGW_POLL_ENABLED"] == "true"
+    assert render.config["SMSGW_POLL_SIGN"] == "Acme"
+
+
+def test_redis_multi_replica_scales_with_hpa_and_pdb(renders: dict[str, Any]) -> None:
+    render = renders["redis-multi-replica"]
+    deployment = render.deployment
+    # The HPA owns the replica count; a fixed one would fight it on every upgrade.
+    assert "replicas" not in deployment["spec"]
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    hpa = render.one("HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 6)
+    assert {m["resource"]["name"] for m in hpa["spec"]["metrics"]} == {"cpu", "memory"}
+    pdb = render.one("PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 2 and "maxUnavailable" not in pdb["spec"]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert pdb["spec"]["selector"]["matchLabels"] == selector
+    # With Redis the data directory is per-pod scratch space: no claim to share.
+    assert render.all("PersistentVolumeClaim") == []
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"] == {"name": "data", "emptyDir": {}}
+
+
+def test_full_observability_wires_metrics_traces_and_network(renders: dict[str, Any]) -> None:
+    render = renders["full-observability"]
+    assert render.one("ServiceMonitor")["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert render.config["OTEL_EXPORTER_OTLP_ENDPOINT"] == (
+        "http://otel-collector.observability.svc:4317"
+    )
+    assert render.config["SMSGW_CALLBACK_ALLOWED_NETWORKS"] == "203.0.113.0/24,2001:db8::/32"
+    policy = render.one("NetworkPolicy")
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchLabels"] == render.deployment["spec"]["selector"]["matchLabels"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    named_ports = {p["name"] for p in render.container["ports"]}
+    by_port = {rule["ports"][0]["port"]: rule for rule in spec["ingress"]}
+    assert set(by_port) == named_ports
+    # gRPC: the declared callers plus the chart's own `helm test` pod, nobody else.
+    grpc_peers = by_port["grpc"]["from"]
+    assert {"namespaceSelector": {"matchLabels": {"smsgateway-client": "true"}}} in grpc_peers
+    test_pod_labels = render.one("Pod")["metadata"]["labels"]
+    assert any(
+        p.get("podSelector", {}).get("matchLabels", {}).items() <= test_pod_labels.items()
+        and "podSelector" in p
+        for p in grpc_peers
+    )
+    # Egress: DNS first, then the declared destinations.
+    assert {p["port"] for p in spec["egress"][0]["ports"]} == {53}
+    assert len(spec["egress"]) == 4
+
+
+def test_prometheus_rule_ships_the_alert_rules_file(renders: dict[str, Any]) -> None:
+    render = renders["full-observability"]
+    rules = [o for o in render.objects if o["kind"] == "PrometheusRule"]
+    if not RULES_FILE.exists():
+        # Rendered only when the rule file is in the chart.
+        assert rules == []
+        return
+    (rule,) = rules
+    assert rule["spec"]["groups"] == yaml.safe_load(RULES_FILE.read_text())["groups"]
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_grafana_dashboard_configmap_is_labelled_for_the_sidecar(
+    renders: dict[str, Any], render: Any
+) -> None:
+    maps = [
+        o
+        for o in renders["full-observability"].all("ConfigMap")
+        if o["metadata"]["name"].endswith("-dashboard")
+    ]
+    if not DASHBOARD_FILE.exists():
+        assert maps == []
+        return
+    (dashboard,) = maps
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert dashboard["metadata"]["annotations"] == {"grafana_folder": "SMS"}
+    assert json.loads(dashboard["data"]["smsgateway.json"]) == json.loads(
+        DASHBOARD_FILE.read_text()
+    )
+    # Off by default.
+    assert not any(
+        o["metadata"]["name"].endswith("-dashboard") for o in render({}).all("ConfigMap")
+    )
+
+
+def test_monitoring_is_off_by_default(render: Any) -> None:
+    kinds = {o["kind"] for o in render({}).objects}
+    assert not kinds & {"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "Ingress"}
+
+
+def test_pods_roll_when_configuration_or_secrets_change(render: Any) -> None:
+    def checksums(values: dict[str, Any]) -> tuple[str, str]:
+        annotations = render(values).deployment["spec"]["template"]["metadata"]["annotations"]
+        return annotations["checksum/config"], annotations["checksum/secret"]
+
+    base = {"config": {"upstreamUrl": "https://p.example.com"}}
+    creds = {"credentials": {"appId": "a1", "secret": "s1"}}
+    config_1, secret_1 = checksums(base | creds)
+    config_2, secret_2 = checksums(
+        {"config": {"upstreamUrl": "https://q.example.com"}} | creds
+    )
+    config_3, secret_3 = checksums(base | {"credentials": {"appId": "a1", "secret": "s2"}})
+    assert config_1 != config_2 and secret_1 == secret_2
+    assert config_1 == config_3 and secret_1 != secret_3
+
+
+def test_default_values_run_the_sandbox_demo_and_say_so(render: Any) -> None:
+    demo = render({})
+    assert demo.config["SMSGW_UPSTREAM_URL"] == ""
+    assert demo.all("Secret") == []
+    assert not any(v["name"] in SECRET_ENV for v in demo.container["env"])
+    assert "WARNING: config.upstreamUrl is empty" in demo.notes
+    # NOTES tell how to call the service.
+    assert "grpcurl -plaintext localhost:50051 list smsgateway.v1.SmsGateway" in demo.notes
+    assert "smsgw-smsgateway.sms.svc.cluster.local:50051" in demo.notes
