@@ -229,6 +229,7 @@ class App:
         callbacks = f"http://127.0.0.1:{http_port}"
         token = f"/{s.callback_token}" if s.callback_token else ""
         config = self._sandbox_config or SandboxConfig(
+            require_kind=None,
             report_delay_seconds=2.0,
             report_outcomes={"10000": 0.9, "4": 0.05, "9": 0.05},
         )

@@ -67,17 +67,17 @@ async def _serve(settings: Settings) -> int:
     return 0
 
 
-async def _sandbox(host: str, port: int, args: argparse.Namespace) -> int:
-    from smsgateway.sandbox import SandboxConfig, serve_standalone
+async def _sandbox(args: argparse.Namespace) -> int:
+    from smsgateway.sandbox import serve_standalone
+    from smsgateway.sandbox.standalone import config_from_args
 
-    config = SandboxConfig(
-        report_push_url=args.report_push_url,
-        uplink_push_url=args.uplink_push_url,
-        field_style=args.field_style,
-        report_delay_seconds=args.report_delay,
-    )
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"smsgateway sandbox: {exc}", file=sys.stderr)
+        return 2
     with contextlib.suppress(asyncio.CancelledError):
-        await serve_standalone(host, port, config)
+        await serve_standalone(args.host, args.port, config)
     return 0
 
 
@@ -93,13 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run the service (configured by SMSGW_* variables; no upstream URL = sandbox)",
     )
     sub.add_parser("check-config", help="validate the SMSGW_* variables and print the result")
-    sandbox = sub.add_parser("sandbox", help="run the sandbox provider on its own")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8090)
-    sandbox.add_argument("--report-push-url", default=None, help="push delivery reports here")
-    sandbox.add_argument("--uplink-push-url", default=None, help="push uplinks here")
-    sandbox.add_argument("--field-style", choices=("camel", "snake"), default="camel")
-    sandbox.add_argument("--report-delay", type=float, default=1.0, help="seconds until a report")
+    from smsgateway.sandbox.standalone import add_arguments
+
+    add_arguments(
+        sub.add_parser(
+            "sandbox",
+            help="run the sandbox provider on its own (secret from SMSGW_SANDBOX_SECRET)",
+        )
+    )
     args = parser.parse_args(argv)
 
     from smsgateway.observability.logging import configure_logging
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox":
         configure_logging("INFO")
         with contextlib.suppress(KeyboardInterrupt):
-            return _run(_sandbox(args.host, args.port, args))
+            return _run(_sandbox(args))
         return 0
     try:
         settings = Settings.from_env()

@@ -74,7 +74,9 @@ class Render:
     def config(self) -> dict[str, str]:
         """The service's ConfigMap data (not the dashboard's)."""
         data: dict[str, str] = next(
-            o["data"] for o in self.all("ConfigMap") if not o["metadata"]["name"].endswith("-dashboard")
+            o["data"]
+            for o in self.all("ConfigMap")
+            if not o["metadata"]["name"].endswith("-dashboard")
         )
         return data
 

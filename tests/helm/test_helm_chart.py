@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 import pytest
 import yaml
@@ -131,10 +131,13 @@ _MONITORING_SCHEMAS: dict[str, dict[str, Any]] = {
                 "additionalProperties": False,
                 "required": ["selector", "endpoints"],
                 "properties": {
+                    "jobLabel": {"type": "string"},
                     "namespaceSelector": {
                         "type": "object",
                         "additionalProperties": False,
-                        "properties": {"matchNames": {"type": "array", "items": {"type": "string"}}},
+                        "properties": {
+                            "matchNames": {"type": "array", "items": {"type": "string"}}
+                        },
                     },
                     "selector": {
                         "type": "object",
@@ -227,6 +230,9 @@ def test_monitoring_objects_are_well_formed(renders: dict[str, Any], scenario: s
             assert selector.items() <= service["metadata"]["labels"].items()
             assert {e["port"] for e in obj["spec"]["endpoints"]} <= port_names
             assert obj["spec"]["namespaceSelector"]["matchNames"] == ["sms"]
+            # The job label comes from a label the Service has, whose value the alerts match.
+            job = service["metadata"]["labels"][obj["spec"]["jobLabel"]]
+            assert "smsgateway" in job
 
 
 # --- what every scenario must get right -----------------------------------------------------
@@ -381,7 +387,7 @@ def test_the_service_accepts_the_rendered_configuration(
         return
     assert str(settings.data_dir) == "/var/lib/smsgateway"
     assert settings.bind_host == "0.0.0.0"
-    assert settings.upstream_url == render.merged["config"]["upstreamUrl"].rstrip("/")
+    assert settings.upstream_url == (render.merged["config"]["upstreamUrl"].rstrip("/") or None)
     assert settings.report_callback_path == render.merged["config"]["callbacks"]["reportPath"]
 
 
@@ -515,7 +521,9 @@ def test_full_observability_wires_metrics_traces_and_network(renders: dict[str, 
     assert render.config["SMSGW_CALLBACK_ALLOWED_NETWORKS"] == "203.0.113.0/24,2001:db8::/32"
     policy = render.one("NetworkPolicy")
     spec = policy["spec"]
-    assert spec["podSelector"]["matchLabels"] == render.deployment["spec"]["selector"]["matchLabels"]
+    assert (
+        spec["podSelector"]["matchLabels"] == render.deployment["spec"]["selector"]["matchLabels"]
+    )
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     named_ports = {p["name"] for p in render.container["ports"]}
     by_port = {rule["ports"][0]["port"]: rule for rule in spec["ingress"]}
@@ -582,12 +590,39 @@ def test_pods_roll_when_configuration_or_secrets_change(render: Any) -> None:
     base = {"config": {"upstreamUrl": "https://p.example.com"}}
     creds = {"credentials": {"appId": "a1", "secret": "s1"}}
     config_1, secret_1 = checksums(base | creds)
-    config_2, secret_2 = checksums(
-        {"config": {"upstreamUrl": "https://q.example.com"}} | creds
-    )
+    config_2, secret_2 = checksums({"config": {"upstreamUrl": "https://q.example.com"}} | creds)
     config_3, secret_3 = checksums(base | {"credentials": {"appId": "a1", "secret": "s2"}})
     assert config_1 != config_2 and secret_1 == secret_2
     assert config_1 == config_3 and secret_1 != secret_3
+
+
+def test_sandbox_demo_keeps_scratch_data_and_rolls(renders: dict[str, Any]) -> None:
+    render = renders["sandbox-demo"]
+    spec = render.deployment["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+    assert volumes["data"] == {"name": "data", "emptyDir": {}}
+    assert render.all("PersistentVolumeClaim") == []
+    assert render.all("Secret") == []
+
+
+def test_platform_assigned_ids_and_pinned_digest(render: Any) -> None:
+    """OpenShift-style: null ids leave them to the platform; non-root is still enforced."""
+    digest = "sha256:" + "ab" * 32
+    out = render(
+        {
+            "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
+            "image": {
+                "repository": "registry.example.com/smsgateway",
+                "tag": "9.9",
+                "digest": digest,
+            },
+        }
+    )
+    security = out.deployment["spec"]["template"]["spec"]["securityContext"]
+    assert security == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert out.container["image"] == f"registry.example.com/smsgateway@{digest}"
 
 
 def test_default_values_run_the_sandbox_demo_and_say_so(render: Any) -> None:

@@ -48,8 +48,9 @@ def test_valid_signs(sign: str) -> None:
         ("[Acme]", "must not contain [ ]"),
         ("阿" * (SIGN_MAX + 1), "is 21 characters long; at most 20 are allowed"),
         (" 快递", "must not start or end with whitespace"),
-        ("快递\n服务", "contains the control character U+000A"),
-        ("快递\u200b服务", "contains the control character U+200B"),
+        ("快递\n服务", "contains the control or invisible character U+000A"),
+        ("快递\u200b服务", "contains the control or invisible character U+200B"),
+        ("[" + "x" * 5000, "'[" + "x" * 39 + "…' must not contain ["),
         ("😀" * 11, "is 22 characters long"),
     ],
 )
@@ -132,8 +133,8 @@ def test_emoji_count_two_towards_the_limit() -> None:
 def test_control_characters_are_rejected_but_line_breaks_kept() -> None:
     full, violations = prepare_content(SIGN, "line one\r\nline two\tend")
     assert violations == [] and full == PREFIX + "line one\r\nline two\tend"
-    _, violations = prepare_content(SIGN, "bad\x00text", field="body")
-    assert violations == [Violation("body", "contains the control character U+0000 at position 3")]
+    _, violations = prepare_content(SIGN, " bad\x00text", field="body")
+    assert violations == [Violation("body", "contains the control character U+0000 at position 4")]
 
 
 def test_empty_sign_adds_no_prefix() -> None:

@@ -104,7 +104,7 @@ def test_duplicates_across_forms_are_dropped_first_seen_order_kept() -> None:
         ("---", "has no digits"),
         ("010-12345678", "is a landline number: only mobile numbers can receive SMS"),
         ("+86 21 6234 5678", "is a landline number"),
-        ("4001234567", "is a shared-cost (400) number"),
+        ("4001234567", "is a shared-cost number"),
         ("8008008000", "is a toll-free number"),
         ("+85291234567", "only mainland China mobile numbers are supported"),
         ("+1 415 555 2671", "only mainland China mobile numbers are supported"),
@@ -272,3 +272,42 @@ def test_masked_text_never_holds_the_number(
     masked = mask_phones_in_text(before + prefix + number + after)
     assert number not in masked
     assert "****" in masked
+
+
+def test_invalid_numbers_are_listed_up_to_a_cap() -> None:
+    entries = ["13651688564", *(f"bad{i}" for i in range(30)), "13568988547"]
+    result = normalize_phone_numbers(entries, max_violations=5)
+    assert [v.field for v in result.violations] == [f"phone_numbers[{i}]" for i in range(1, 6)] + [
+        "phone_numbers"
+    ]
+    assert result.violations[-1].description == (
+        "more than 5 invalid phone numbers; only the first 5 are listed"
+    )
+    # The default keeps the error small enough for gRPC trailers.
+    result = normalize_phone_numbers([f"bad{i}" for i in range(100_000)])
+    assert len(result.violations) == 21
+    assert sum(len(v.field) + len(v.description) for v in result.violations) < 3000
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("+86 13651688564.", "+86 136****8564."),
+        ("tel:008613651688564;", "tel:008********8564;"),
+        ("＋８６１３６５１６８８５６４", "＋８６*******８５６４"),
+        ("(136-5168-8564)", "(136******8564)"),
+        ("+86-136-5168-8564", "+86**********8564"),
+        ("a13651688564b", "a136****8564b"),  # letters around do not protect a number
+        ("913651688564", "913651688564"),  # 12 digits: not a mobile
+        ("1365168856", "1365168856"),  # 10 digits: not a mobile
+        ("cursor 13651688564123", "cursor 13651688564123"),
+    ],
+)
+def test_mask_phones_in_text_forms(text: str, masked: str) -> None:
+    assert mask_phones_in_text(text) == masked
+
+
+def test_violation_cap_applies_inside_one_entry() -> None:
+    result = normalize_phone_numbers([",".join(["1"] * 50_000)], max_violations=3)
+    assert [v.field for v in result.violations] == ["phone_numbers[0]"] * 3 + ["phone_numbers"]
+    assert result.violations[-1].description.startswith("more than 3 invalid phone numbers")

@@ -8,6 +8,7 @@ final status codes (OK, abort, exception, streaming) and the metrics are asserte
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -43,7 +44,7 @@ TRACEPARENT = f"00-{CALLER_TRACE_ID:032x}-{CALLER_SPAN_ID:016x}-01"
 _tracer = trace.get_tracer("tests.observability")
 
 
-class _Servicer(smsgateway_pb2_grpc.SmsGatewayServicer):
+class _Servicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignore[misc]
     """Stands in for the real servicer: calls a real HTTP 'provider' like the upstream client."""
 
     def __init__(self, provider_url: str, session: ClientSession) -> None:
@@ -55,6 +56,8 @@ class _Servicer(smsgateway_pb2_grpc.SmsGatewayServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"bad number {PHONE}")
         if request.sign == "crash":
             raise RuntimeError(f"boom for {PHONE} with token={TOKEN}")
+        if request.sign == "slow":
+            await asyncio.sleep(30)
         if request.sign == "set-code":
             context.set_code(grpc.StatusCode.UNAVAILABLE)
             return pb.SendSmsResponse()
@@ -75,6 +78,10 @@ class _Servicer(smsgateway_pb2_grpc.SmsGatewayServicer):
     async def StreamDeliveryReports(
         self, request: pb.StreamDeliveryReportsRequest, context: Any
     ) -> AsyncIterator[pb.StreamDeliveryReportsResponse]:
+        if request.consumer_group.name == "endless":
+            while True:
+                yield pb.StreamDeliveryReportsResponse(report=pb.DeliveryReport(cursor=1))
+                await asyncio.sleep(0.01)
         for cursor in (1, 2, 3):
             # Work done while producing stream items runs inside the server span.
             with _tracer.start_as_current_span("deliver"):
@@ -137,9 +144,9 @@ def _by_name(spans: InMemorySpanExporter) -> dict[str, ReadableSpan]:
 
 
 def _all_attribute_text(span: ReadableSpan) -> str:
-    parts = [span.name, *(f"{k}={v}" for k, v in (span.attributes or {}).items())]
+    parts = [span.name, *(f"{k}={v!s}" for k, v in (span.attributes or {}).items())]
     for event in span.events:
-        parts += [event.name, *(f"{k}={v}" for k, v in (event.attributes or {}).items())]
+        parts += [event.name, *(f"{k}={v!s}" for k, v in (event.attributes or {}).items())]
     if span.status.description:
         parts.append(span.status.description)
     return " ".join(parts)
@@ -176,8 +183,8 @@ async def test_upstream_span_is_child_of_server_span_in_callers_trace(
     assert server.status.status_code is StatusCode.UNSET
 
     assert client.attributes is not None
-    assert client.attributes["url.full"].endswith("/sms/send")
-    assert client.attributes["url.full"].startswith("http://127.0.0.1:")
+    url = str(client.attributes["url.full"])
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/sms/send")
     for span in (server, client):
         text = _all_attribute_text(span)
         assert TOKEN not in text and SECRET not in text and PHONE not in text
@@ -299,6 +306,66 @@ async def test_unknown_method_adds_no_series(channel: aio.Channel) -> None:
     assert b"Nope" not in metrics.render()
 
 
+async def _wait_for_count(method: str, code: str, target: float) -> None:
+    # The server records after the client already has its status; poll briefly.
+    for _ in range(500):
+        if _count(method, code) >= target:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{method} {code} never reached {target}")
+
+
+async def test_deadline_exceeded_is_counted(
+    stub: smsgateway_pb2_grpc.SmsGatewayStub, spans: InMemorySpanExporter
+) -> None:
+    before = _count(SEND, "DEADLINE_EXCEEDED")
+    with pytest.raises(aio.AioRpcError) as err:
+        await stub.SendSms(pb.SendSmsRequest(sign="slow"), timeout=0.2)
+    assert err.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    await _wait_for_count(SEND, "DEADLINE_EXCEEDED", before + 1)
+
+
+async def test_client_cancelling_a_stream_is_counted_as_cancelled(
+    stub: smsgateway_pb2_grpc.SmsGatewayStub, spans: InMemorySpanExporter
+) -> None:
+    before = _count(STREAM, "CANCELLED")
+    call = stub.StreamDeliveryReports(
+        pb.StreamDeliveryReportsRequest(consumer_group=pb.ConsumerGroupOptions(name="endless"))
+    )
+    await call.read()
+    call.cancel()
+    await _wait_for_count(STREAM, "CANCELLED", before + 1)
+    for _ in range(500):
+        if any(s.name == STREAM for s in spans.get_finished_spans()):
+            break
+        await asyncio.sleep(0.01)
+    server = next(s for s in spans.get_finished_spans() if s.name == STREAM)
+    assert server.attributes is not None
+    assert server.attributes["rpc.grpc.status_code"] == grpc.StatusCode.CANCELLED.value[0]
+
+
+async def test_server_started_inside_a_span_does_not_parent_rpcs(
+    provider: str, spans: InMemorySpanExporter
+) -> None:
+    with _tracer.start_as_current_span("startup"):
+        server = aio.server(interceptors=[ObservabilityInterceptor()])
+        async with ClientSession() as session:
+            smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
+                _Servicer(provider, session), server
+            )
+            port = server.add_insecure_port("127.0.0.1:0")
+            await server.start()
+    try:
+        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = smsgateway_pb2_grpc.SmsGatewayStub(channel)
+            await stub.SendSms(pb.SendSmsRequest(sign="set-code"), wait_for_ready=True)
+    except aio.AioRpcError as err:
+        assert err.code() is grpc.StatusCode.UNAVAILABLE
+    finally:
+        await server.stop(None)
+    assert _by_name(spans)[SEND].parent is None
+
+
 def test_traceparent_round_trip_and_link(spans: InMemorySpanExporter) -> None:
     assert current_traceparent() == ""
     with _tracer.start_as_current_span("ingest") as span:
@@ -351,7 +418,9 @@ def test_redact_url(url: str, expected: str) -> None:
 def test_exporter_from_env() -> None:
     assert exporter_from_env({}) is None
     assert exporter_from_env({"OTEL_TRACES_EXPORTER": "none"}) is None
-    assert exporter_from_env({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "console"}) is None
+    assert (
+        exporter_from_env({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "console"}) is None
+    )
     assert type(exporter_from_env({"OTEL_TRACES_EXPORTER": "console"})).__name__ == (
         "ConsoleSpanExporter"
     )

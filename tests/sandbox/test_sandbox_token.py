@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import aiohttp
 from sandbox_helpers import FakeClock, StartSandbox, Wire, fast_config
+from yarl import URL
 
 
 async def test_same_token_while_valid_and_it_needs_url_encoding(wire: Wire) -> None:
@@ -25,7 +25,7 @@ async def test_unencoded_token_is_rejected(wire: Wire) -> None:
     token = await wire.token()
     # A client that pastes the token raw into the URL turns "+" into a space.
     raw_url = f"{wire.url}/sms/balance?token={token}"
-    async with wire.session.get(aiohttp.client.URL(raw_url, encoded=True)) as resp:
+    async with wire.session.get(URL(raw_url, encoded=True)) as resp:
         assert resp.status == 401
         assert (await resp.json())["code"] == "40001"
 

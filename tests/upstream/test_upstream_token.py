@@ -53,9 +53,7 @@ class FakeFetch:
         return Token(value=f"tok-{self.calls}", expires_at=self.clock() + self.lifetime)
 
 
-def make(
-    fetch: FakeFetch, clock: Clock, observer: RecordingObserver | None = None
-) -> TokenCache:
+def make(fetch: FakeFetch, clock: Clock, observer: RecordingObserver | None = None) -> TokenCache:
     return TokenCache(fetch, refresh_margin_seconds=300, clock=clock, observer=observer)
 
 

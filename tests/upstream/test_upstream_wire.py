@@ -177,7 +177,9 @@ def assert_error_clean(error: BaseException) -> None:
 
 async def test_send_form_body_bytes_are_exactly_url_encoded(server, make_client) -> None:
     base, script = server
-    script.handlers["/sms/send"] = raw('{"code":"10000","message":"操作成功","bizId":"39036632588910887018"}')
+    script.handlers["/sms/send"] = raw(
+        '{"code":"10000","message":"操作成功","bizId":"39036632588910887018"}'
+    )
     client = make_client(config(base))
     receipt = await client.send(
         phone_numbers=[PHONE_A, PHONE_B],
@@ -187,7 +189,7 @@ async def test_send_form_body_bytes_are_exactly_url_encoded(server, make_client)
     )
     assert receipt.biz_id == "39036632588910887018"
     assert receipt.code == "10000" and receipt.message == "操作成功"
-    sent = [s for s in script.seen if s.path == "/sms/send"][0]
+    sent = next(s for s in script.seen if s.path == "/sms/send")
     assert sent.method == "POST"
     assert sent.content_type == "application/x-www-form-urlencoded"
     assert sent.raw_query == ""  # nothing of the token in a URL
@@ -252,8 +254,11 @@ async def test_get_queries_encode_token_and_secret(server, make_client) -> None:
     ("body", "amount", "text"),
     [
         ('{"code":"10000","balance":0.1}', Decimal("0.1"), "0.1"),
-        ('{"code":"10000","balance":12345678901234567890.123456789}',
-         Decimal("12345678901234567890.123456789"), "12345678901234567890.123456789"),
+        (
+            '{"code":"10000","balance":12345678901234567890.123456789}',
+            Decimal("12345678901234567890.123456789"),
+            "12345678901234567890.123456789",
+        ),
         ('{"code":10000,"balance":7}', Decimal(7), "7"),
         ('{"code":"10000","balance":"99.90"}', Decimal("99.90"), "99.90"),
     ],
@@ -318,9 +323,7 @@ async def test_accepted_send_without_biz_id_is_outcome_unknown(server, make_clie
         )
 
 
-async def test_rejection_keeps_code_and_message_but_texts_stay_clean(
-    server, make_client
-) -> None:
+async def test_rejection_keeps_code_and_message_but_texts_stay_clean(server, make_client) -> None:
     base, script = server
     script.handlers["/sms/send"] = raw(
         json.dumps(
@@ -436,12 +439,10 @@ async def test_connection_refused_is_not_sent_after_jittered_bounded_backoff(
     make_client,
 ) -> None:
     base = f"http://127.0.0.1:{closed_port()}"
-    cfg = config(
-        base, max_attempts=5, backoff_initial_seconds=0.1, backoff_max_seconds=0.3
-    )
+    cfg = config(base, max_attempts=5, backoff_initial_seconds=0.1, backoff_max_seconds=0.3)
     sleeps = Sleeps()
     client = make_client(cfg, sleep=sleeps)
-    client.tokens._token = None  # noqa: SLF001 - nothing cached
+    client.tokens._token = None
     with pytest.raises(NotSentError) as caught:
         await client.fetch_token()
     assert isinstance(caught.value, TokenUnavailableError)
@@ -455,12 +456,12 @@ async def test_connection_refused_is_not_sent_after_jittered_bounded_backoff(
 
 
 async def test_send_retries_only_while_nothing_left(server, make_client) -> None:
-    base, script = server
+    base, _ = server
     client = make_client(config(base))
     await client.tokens.get()  # token cached while the server is up
     dead = f"http://127.0.0.1:{closed_port()}"
-    client._base = dead  # noqa: SLF001 - provider goes away between token and send
-    sleeps = client._sleep  # noqa: SLF001
+    client._base = dead
+    sleeps = client._sleep
     with pytest.raises(NotSentError) as caught:
         await client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1)
     assert caught.value.retryable and caught.value.reason == "connection_error"
@@ -471,9 +472,7 @@ async def test_spent_deadline_sends_nothing(server, make_client) -> None:
     base, script = server
     client = make_client(config(base))
     with pytest.raises(NotSentError) as caught:
-        await client.send(
-            phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1, deadline=0.0
-        )
+        await client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1, deadline=0.0)
     assert "deadline" in str(caught.value)
     assert script.seen == []
 
@@ -483,8 +482,10 @@ async def test_slow_send_is_outcome_unknown_within_the_callers_deadline(
 ) -> None:
     base, script = server
     release = asyncio.Event()
+    arrived = asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
+        arrived.set()
         await release.wait()
         return reply({"code": "10000", "bizId": "1"})
 
@@ -499,7 +500,7 @@ async def test_slow_send_is_outcome_unknown_within_the_callers_deadline(
             sign="s",
             content="【s】x",
             kind=1,
-            deadline=client._clock() + 0.3,  # noqa: SLF001
+            deadline=client._clock() + 0.3,
         )
     assert loop.time() - started < 3  # the caller's deadline, not the 30 s default
     assert caught.value.reason == "timeout"
@@ -512,8 +513,10 @@ async def test_waiting_for_a_pooled_connection_past_the_deadline_is_not_sent(
 ) -> None:
     base, script = server
     release = asyncio.Event()
+    arrived = asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
+        arrived.set()
         await release.wait()
         return reply({"code": "10000", "bizId": "1"})
 
@@ -523,15 +526,14 @@ async def test_waiting_for_a_pooled_connection_past_the_deadline_is_not_sent(
     hog = asyncio.create_task(
         client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1)
     )
-    while script.count("/sms/send") < 1:
-        await asyncio.sleep(0.01)
+    await arrived.wait()
     with pytest.raises(NotSentError) as caught:
         await client.send(
             phone_numbers=[PHONE_B],
             sign="s",
             content="【s】x",
             kind=1,
-            deadline=client._clock() + 0.2,  # noqa: SLF001
+            deadline=client._clock() + 0.2,
         )
     assert caught.value.reason == "timeout"
     release.set()
@@ -542,8 +544,10 @@ async def test_waiting_for_a_pooled_connection_past_the_deadline_is_not_sent(
 async def test_without_new_session_a_timeout_is_conservatively_unknown(server) -> None:
     base, script = server
     release = asyncio.Event()
+    arrived = asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:
+        arrived.set()
         await release.wait()
         return reply({"code": "10000", "bizId": "1"})
 
@@ -554,15 +558,14 @@ async def test_without_new_session_a_timeout_is_conservatively_unknown(server) -
         hog = asyncio.create_task(
             client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1)
         )
-        while script.count("/sms/send") < 1:
-            await asyncio.sleep(0.01)
+        await arrived.wait()
         with pytest.raises(OutcomeUnknownError):
             await client.send(
                 phone_numbers=[PHONE_B],
                 sign="s",
                 content="【s】x",
                 kind=1,
-                deadline=client._clock() + 0.2,  # noqa: SLF001
+                deadline=client._clock() + 0.2,
             )
         release.set()
         await hog
@@ -601,10 +604,19 @@ async def test_pulls_parse_both_spellings_and_skip_bad_items(server, make_client
     script.handlers["/sms/smsUp"] = raw(
         json.dumps(
             [
-                {"phoneNumber": PHONE_A, "sendTime": "2017-09-01 00:00:00", "content": "内容",
-                 "sequenceId": 1234567890},
-                {"phone_number": PHONE_B, "send_time": "2017-09-01 00:00:01", "content": "TD",
-                 "sign": "other", "sequence_id": "1234567891"},
+                {
+                    "phoneNumber": PHONE_A,
+                    "sendTime": "2017-09-01 00:00:00",
+                    "content": "内容",
+                    "sequenceId": 1234567890,
+                },
+                {
+                    "phone_number": PHONE_B,
+                    "send_time": "2017-09-01 00:00:01",
+                    "content": "TD",
+                    "sign": "other",
+                    "sequence_id": "1234567891",
+                },
             ],
             ensure_ascii=False,
         )
@@ -687,8 +699,10 @@ async def test_spans_logs_and_errors_never_carry_secrets(
     with pytest.raises(UpstreamError):
         await client.balance()
 
-    everything = [repr(s.attributes) + repr(s.status.description) + repr(s.events)
-                  for s in spans.get_finished_spans()]
+    everything = [
+        repr(s.attributes) + repr(s.status.description) + repr(s.events)
+        for s in spans.get_finished_spans()
+    ]
     everything += [r.getMessage() for r in caplog.records]
     everything += [repr(r.args) for r in caplog.records]
     for text in everything:

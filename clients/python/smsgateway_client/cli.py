@@ -51,7 +51,8 @@ _STATUS_CHOICES = tuple(
     for name, value in pb.DeliveryStatus.items()
     if value
 )
-_NUMBER_SEPARATORS = re.compile(r"[,，\s]+")
+# Spaces stay inside a number: `+86 136-5168-8564` is one recipient.
+_NUMBER_SEPARATORS = re.compile(r"[,，\r\n]+")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -183,8 +184,12 @@ def _table(out: Output, header: Sequence[str], rows: Iterable[Sequence[str]]) ->
 # -- argument types ----------------------------------------------------------------------
 
 
+def _split_numbers(text: str) -> list[str]:
+    return [n for n in (part.strip() for part in _NUMBER_SEPARATORS.split(text)) if n]
+
+
 def _phone_list(text: str) -> list[str]:
-    numbers = [n for n in _NUMBER_SEPARATORS.split(text) if n]
+    numbers = _split_numbers(text)
     if not numbers:
         raise argparse.ArgumentTypeError("no phone number given")
     return numbers
@@ -283,7 +288,7 @@ def _recipients(args: argparse.Namespace) -> list[str]:
                     text = f.read()
         except OSError as exc:
             raise UsageError(f"--to-file: {exc}") from None
-        numbers.extend(n for n in _NUMBER_SEPARATORS.split(text) if n)
+        numbers.extend(_split_numbers(text))
     if not numbers:
         raise UsageError("give the recipients with --to and/or --to-file")
     return numbers
@@ -623,39 +628,39 @@ def _add_paging(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=_positive(int), help="stop after this many items")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `smsctl`."""
-    # Global options work before and after the subcommand: the leaves get a copy whose
-    # defaults are suppressed, so a value given before the subcommand is not overwritten.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _add_global_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """Global options, accepted before and after the subcommand. The subcommands' copies
+    have no defaults, so they do not overwrite a value given before the subcommand."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    p.add_argument(
         "--target",
-        default=argparse.SUPPRESS,
+        default=default(os.environ.get(ENV_TARGET) or DEFAULT_TARGET),
         help=f"gateway host:port (env {ENV_TARGET}, default {DEFAULT_TARGET})",
     )
-    common.add_argument(
+    p.add_argument(
         "--timeout",
         type=_positive(float),
-        default=argparse.SUPPRESS,
+        default=default(30.0),
         help="deadline of each call in seconds, retries included (default 30)",
     )
-    common.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="print proto3 JSON"
-    )
+    p.add_argument("--json", action="store_true", default=default(False), help="print JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `smsctl`."""
     parser = argparse.ArgumentParser(
         prog="smsctl",
         description="Operate the SMS gateway: send, check status, watch reports and uplinks.",
-        parents=[common],
     )
-    parser.set_defaults(
-        target=os.environ.get(ENV_TARGET) or DEFAULT_TARGET, timeout=30.0, json=False
-    )
+    _add_global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def leaf(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(
-            name, parents=[common], help=help_text, description=help_text
-        )
+        p: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
+        _add_global_options(p, defaults=False)
         p.set_defaults(handler=handler, parser=p)
         return p
 
@@ -788,6 +793,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `smsctl watch reports | head`: the reader left. What was not printed was not
+        # acknowledged either; stop quietly, as other command-line tools do.
+        _silence_stdout()
+        return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (tests, embedding)
+        pass
 
 
 if __name__ == "__main__":

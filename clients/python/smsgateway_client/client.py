@@ -522,6 +522,7 @@ class SmsGatewayClient:
         reconnect: bool,
     ) -> AsyncGenerator[E, None]:
         grouped = request.HasField("consumer_group")
+        last_cursor: int | None = None
         attempt = 1
         while True:
             call = method(request, metadata=self._metadata)
@@ -529,13 +530,7 @@ class SmsGatewayClient:
                 async for response in call:
                     event: Any = unwrap(response)
                     attempt = 1
-                    if not grouped:
-                        # Resume right after what the caller has seen. A group resumes
-                        # from its own position; unacknowledged events come again.
-                        resumed = type(request)()
-                        resumed.CopyFrom(request)
-                        resumed.start.after_cursor = event.cursor
-                        request = resumed
+                    last_cursor = event.cursor
                     yield event
                 return
             except grpc.aio.AioRpcError as exc:
@@ -545,6 +540,13 @@ class SmsGatewayClient:
                     raise error from exc
             finally:
                 call.cancel()
+            if not grouped and last_cursor is not None:
+                # Resume right after what the caller has seen. A group resumes from its
+                # own position instead, so its unacknowledged events come again.
+                resumed = type(request)()
+                resumed.CopyFrom(request)
+                resumed.start.after_cursor = last_cursor
+                request = resumed
             log.warning(
                 "%s interrupted (attempt %d of %d), reconnecting in %.2fs: %s",
                 _rpc_name(request),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -11,7 +13,7 @@ from google.protobuf import timestamp_pb2
 from smsgateway.api.errors import handle_errors, send_failed
 from smsgateway.api.events_api import EventsApi
 from smsgateway.api.validation import plan_send, plan_template_send
-from smsgateway.sending.service import SendFailedError, SendService
+from smsgateway.sending.service import SendFailedError, SendPlan, SendService
 from smsgateway.upstream.client import ProviderClient
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
@@ -23,6 +25,18 @@ def deadline_of(context: Context) -> float | None:
     """The caller's deadline on the monotonic clock, or None when it set none."""
     remaining = context.time_remaining()
     return None if remaining is None else time.monotonic() + remaining
+
+
+# Validating a large list (up to 100,000 numbers in unusual formats) takes long
+# enough to stall other calls; small lists are cheaper to check in place.
+_LARGE_REQUEST = 2000
+R = TypeVar("R", pb.SendSmsRequest, pb.SendTemplateSmsRequest)
+
+
+async def _off_loop_if_large(plan: Callable[[R], SendPlan], request: R) -> SendPlan:
+    if len(request.phone_numbers) > _LARGE_REQUEST:
+        return await asyncio.to_thread(plan, request)
+    return plan(request)
 
 
 class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):
@@ -43,7 +57,7 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):
 
     @handle_errors
     async def SendSms(self, request: pb.SendSmsRequest, context: Context) -> pb.SendSmsResponse:
-        plan = plan_send(request)
+        plan = await _off_loop_if_large(plan_send, request)
         try:
             return await self._sends.send(plan, deadline_of(context))
         except SendFailedError as exc:
@@ -53,7 +67,7 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):
     async def SendTemplateSms(
         self, request: pb.SendTemplateSmsRequest, context: Context
     ) -> pb.SendTemplateSmsResponse:
-        plan = plan_template_send(request)
+        plan = await _off_loop_if_large(plan_template_send, request)
         try:
             response = await self._sends.send(plan, deadline_of(context))
         except SendFailedError as exc:

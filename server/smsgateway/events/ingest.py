@@ -18,6 +18,7 @@ import dataclasses
 import enum
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,6 +37,7 @@ from smsgateway.events.model import (
 )
 from smsgateway.events.optout import OptOutRules
 from smsgateway.messaging.phones import normalize_phone_number
+from smsgateway.observability import metrics
 from smsgateway.upstream.models import parse_report_item, parse_uplink_item
 
 _log = logging.getLogger(__name__)
@@ -134,13 +136,15 @@ class Ingestor:
     ) -> AppendResult:
         """Store reports durably; raises StoreUnavailableError when the store fails."""
         reports = [self._normalise_report(r) for r in items]
+        started = time.perf_counter()
         try:
             result = await self._store.append_reports(reports, source, current_traceparent())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             raise StoreUnavailableError(f"storing {len(reports)} reports failed: {exc}") from exc
-        self._announce(Stream.REPORTS, result)
+        metrics.INGEST_LATENCY.labels(Stream.REPORTS.value).observe(time.perf_counter() - started)
+        self._announce(Stream.REPORTS, source, result)
         return result
 
     async def ingest_uplinks(self, items: Sequence[UplinkIn], source: Source) -> AppendResult:
@@ -149,6 +153,7 @@ class Ingestor:
         opt_out_keys = frozenset(
             u.dedup_key() for u in uplinks if self._opt_out.is_opt_out(u.content)
         )
+        started = time.perf_counter()
         try:
             result = await self._store.append_uplinks(
                 uplinks, source, opt_out_keys, current_traceparent()
@@ -157,8 +162,9 @@ class Ingestor:
             raise
         except Exception as exc:
             raise StoreUnavailableError(f"storing {len(uplinks)} uplinks failed: {exc}") from exc
+        metrics.INGEST_LATENCY.labels(Stream.UPLINKS.value).observe(time.perf_counter() - started)
         self.counters.opt_outs += sum(1 for e in result.stored if getattr(e, "opt_out", False))
-        self._announce(Stream.UPLINKS, result)
+        self._announce(Stream.UPLINKS, source, result)
         return result
 
     def _normalise_report(self, report: DeliveryReportIn) -> DeliveryReportIn:
@@ -173,9 +179,11 @@ class Ingestor:
             return uplink
         return dataclasses.replace(uplink, phone_number=phone)
 
-    def _announce(self, stream: Stream, result: AppendResult) -> None:
+    def _announce(self, stream: Stream, source: Source, result: AppendResult) -> None:
         self.counters.stored[stream] += len(result.stored)
-        self.counters.duplicates[stream] += result.duplicates
+        if result.duplicates:
+            self.counters.duplicates[stream] += result.duplicates
+            metrics.DUPLICATES.labels(stream.value, source.value).inc(result.duplicates)
         if not result.stored:
             return
         try:
@@ -253,6 +261,7 @@ class Ingestor:
         except Exception as exc:
             raise StoreUnavailableError(f"keeping a dead letter failed: {exc}") from exc
         self.counters.dead_letters[stream] += 1
+        metrics.DEAD_LETTERS.labels(stream.value).inc()
         _log.warning(
             "%s push rejected and kept as a dead letter (%d bytes): %s: %s",
             stream,

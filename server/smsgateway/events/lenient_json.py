@@ -54,14 +54,19 @@ def repair(text: str) -> str:
     while pos < length:
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise LenientJSONError(f"unexpected character at offset {pos}")
+            raise LenientJSONError(f"not JSON: unexpected character at offset {pos}")
         pos = match.end()
         kind = match.lastgroup
         if kind in ("ws", "line_comment", "block_comment"):
             continue
         token = match.group()
-        if token in _VALUE_END and tokens and tokens[-1] == ",":
-            tokens.pop()  # trailing comma
+        if (
+            token in _VALUE_END
+            and len(tokens) >= 2
+            and tokens[-1] == ","
+            and _ends_value(tokens[-2])
+        ):
+            tokens.pop()  # a trailing comma after a value (not "[,]")
         elif tokens and _ends_value(tokens[-1]) and _starts_value(token):
             tokens.append(",")  # missing comma between two values / members
         tokens.append(token)

@@ -159,12 +159,28 @@ _PRUNE_CHUNK = 5_000
 """Rows deleted per transaction, so that a large prune never holds the writer long."""
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
+
+
+class _IsoCache:
+    """isoformat() of aware datetimes, memoised: a push repeats the same few times."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[datetime, object], str] = {}
+
+    def __call__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        # Aware datetimes compare by instant: key by the zone too, so that
+        # 12:00+08:00 and 04:00+00:00 keep their own text.
+        key = (value, value.tzinfo)
+        text = self._cache.get(key)
+        if text is None:
+            text = self._cache[key] = value.isoformat()
+        return text
 
 
 def _utc(ts: float) -> datetime:
@@ -397,27 +413,26 @@ class SQLiteEventStore:
         self, reports: list[DeliveryReportIn], source: Source, traceparent: str
     ) -> AppendResult:
         now = self._clock()
-        keys = [r.dedup_key() for r in reports]
-        stored: list[StoredEvent] = []
+        received = _utc(now)
+        iso = _IsoCache()
         with self._transaction() as conn:
-            seen = self._existing_keys(conn, "reports", keys)
-            biz_ids = {r.biz_id for r in reports}
+            seen = self._existing_keys(conn, "reports", [r.dedup_key() for r in reports])
             signs: dict[str, str] = dict(
                 conn.execute(
                     "SELECT biz_id, sign FROM sends"
                     " WHERE biz_id IN (SELECT value FROM json_each(?))",
-                    (_json_list(biz_ids),),
+                    (_json_list({r.biz_id for r in reports}),),
                 ).fetchall()
             )
-            for report, key in zip(reports, keys, strict=True):
+            new: list[DeliveryReportIn] = []
+            rows: list[tuple[Any, ...]] = []
+            for report in reports:
+                key = report.dedup_key()
                 if key in seen:
                     continue
                 seen.add(key)
-                sign = signs.get(report.biz_id, "")
-                cur = conn.execute(
-                    "INSERT INTO reports (dedup_key, biz_id, phone, code, success, message,"
-                    " sms_size, send_time, report_time, sign, receive_time, source, traceparent)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                new.append(report)
+                rows.append(
                     (
                         key,
                         report.biz_id,
@@ -426,26 +441,52 @@ class SQLiteEventStore:
                         int(report.success),
                         report.message,
                         report.sms_size,
-                        _iso(report.send_time),
-                        _iso(report.report_time),
-                        sign,
+                        iso(report.send_time),
+                        iso(report.report_time),
+                        signs.get(report.biz_id, ""),
                         now,
                         source.value,
                         traceparent,
-                    ),
-                )
-                assert cur.lastrowid is not None
-                stored.append(
-                    StoredReport(
-                        cursor=cur.lastrowid,
-                        report=report,
-                        receive_time=_utc(now),
-                        source=source,
-                        sign=sign,
-                        traceparent=traceparent,
                     )
                 )
+            first = self._insert_rows(
+                conn,
+                Stream.REPORTS,
+                "INSERT INTO reports (dedup_key, biz_id, phone, code, success, message,"
+                " sms_size, send_time, report_time, sign, receive_time, source, traceparent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        stored: list[StoredEvent] = [
+            StoredReport(
+                cursor=first + i,
+                report=report,
+                receive_time=received,
+                source=source,
+                sign=row[9],
+                traceparent=traceparent,
+            )
+            for i, (report, row) in enumerate(zip(new, rows, strict=True))
+        ]
         return AppendResult(stored=stored, duplicates=len(reports) - len(stored))
+
+    def _insert_rows(
+        self, conn: sqlite3.Connection, stream: Stream, sql: str, rows: list[tuple[Any, ...]]
+    ) -> int:
+        """Insert rows in one statement; return the first row's cursor.
+
+        With AUTOINCREMENT and the write lock held, the new rows get the
+        consecutive cursors after the table's sequence; checked, not assumed.
+        """
+        before = self._last_cursor(stream)
+        if rows:
+            conn.executemany(sql, rows)
+            after = self._last_cursor(stream)
+            if after != before + len(rows):
+                raise RuntimeError(
+                    f"{stream} cursors jumped from {before} to {after} for {len(rows)} rows"
+                )
+        return before + 1
 
     async def append_uplinks(
         self,
@@ -468,51 +509,63 @@ class SQLiteEventStore:
         traceparent: str,
     ) -> AppendResult:
         now = self._clock()
-        keys = [u.dedup_key() for u in uplinks]
-        stored: list[StoredEvent] = []
+        received = _utc(now)
+        iso = _IsoCache()
         with self._transaction() as conn:
-            seen = self._existing_keys(conn, "uplinks", keys)
-            for uplink, key in zip(uplinks, keys, strict=True):
+            seen = self._existing_keys(conn, "uplinks", [u.dedup_key() for u in uplinks])
+            new: list[tuple[UplinkIn, bool]] = []
+            rows: list[tuple[Any, ...]] = []
+            for uplink in uplinks:
+                key = uplink.dedup_key()
                 if key in seen:
                     continue
                 seen.add(key)
                 opt_out = key in opt_out_keys
-                cur = conn.execute(
-                    "INSERT INTO uplinks (dedup_key, phone, content, sign, sequence_id, send_time,"
-                    " receive_time, source, opt_out, traceparent)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                new.append((uplink, opt_out))
+                rows.append(
                     (
                         key,
                         uplink.phone_number,
                         uplink.content,
                         uplink.sign,
                         uplink.sequence_id,
-                        _iso(uplink.send_time),
+                        iso(uplink.send_time),
                         now,
                         source.value,
                         int(opt_out),
                         traceparent,
-                    ),
-                )
-                if opt_out:
-                    # Only a newly stored opt-out suppresses: the same uplink pulled
-                    # again must not undo a suppression an operator lifted since.
-                    conn.execute(
-                        "INSERT OR IGNORE INTO suppressions (sign, phone, reason, created_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        (uplink.sign, uplink.phone_number, f"uplink: {uplink.content[:64]}", now),
-                    )
-                assert cur.lastrowid is not None
-                stored.append(
-                    StoredUplink(
-                        cursor=cur.lastrowid,
-                        uplink=uplink,
-                        receive_time=_utc(now),
-                        source=source,
-                        opt_out=opt_out,
-                        traceparent=traceparent,
                     )
                 )
+            first = self._insert_rows(
+                conn,
+                Stream.UPLINKS,
+                "INSERT INTO uplinks (dedup_key, phone, content, sign, sequence_id, send_time,"
+                " receive_time, source, opt_out, traceparent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            # Only a newly stored opt-out suppresses: the same uplink pulled again
+            # must not undo a suppression an operator lifted since.
+            conn.executemany(
+                "INSERT OR IGNORE INTO suppressions (sign, phone, reason, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (u.sign, u.phone_number, f"uplink: {u.content[:64]}", now)
+                    for u, opt_out in new
+                    if opt_out
+                ],
+            )
+        stored: list[StoredEvent] = [
+            StoredUplink(
+                cursor=first + i,
+                uplink=uplink,
+                receive_time=received,
+                source=source,
+                opt_out=opt_out,
+                traceparent=traceparent,
+            )
+            for i, (uplink, opt_out) in enumerate(new)
+        ]
         return AppendResult(stored=stored, duplicates=len(uplinks) - len(stored))
 
     async def read(

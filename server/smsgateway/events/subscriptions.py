@@ -194,11 +194,12 @@ async def subscribe(
             batch = await reader.read(stream, cursor, config.page_size, event_filter, epoch)
             for event in batch:
                 cursor = event.cursor
-                if not_before is not None and event.receive_time < not_before:
-                    continue
+                if not_before is not None:
+                    if event.receive_time < not_before:
+                        continue
+                    not_before = None  # receive times grow with cursors from here on
                 yield event
             if len(batch) < config.page_size:
-                not_before = None  # caught up: anything later is newer than the start
                 await watch.wait(config.poll_interval)
 
 

@@ -21,6 +21,7 @@ from smsgateway.messaging.content import (
 )
 from smsgateway.messaging.phones import (
     MAX_NUMBERS,
+    MAX_VIOLATIONS,
     PhoneNumbers,
     mask_phone,
     mask_phones_in_text,
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_CHARS_PER_CALL",
     "MAX_NUMBERS",
     "MAX_NUMBERS_PER_CALL",
+    "MAX_VIOLATIONS",
     "MULTI_SEGMENT_PART",
     "SIGN_MAX",
     "SINGLE_SEGMENT_MAX",

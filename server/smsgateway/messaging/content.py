@@ -51,6 +51,7 @@ _SIGN_BAD_CATEGORIES: Final = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp
 _CONTENT_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TEMPLATE_ID: Final = re.compile(r"[A-Za-z0-9]+\Z")
 _JSON_TOKEN: Final = re.compile(r'("(?:[^"\\]|\\.)*")|[ \t\n\r]+', re.DOTALL)
+_QUOTE_MAX: Final = 40
 _TEMPLATE_PARAMS_PARSE_MAX: Final = 4000
 """Longer parameter text is rejected unparsed: it cannot shrink to 100 characters
 unless it is mostly whitespace, and parsing it only costs time."""
@@ -69,20 +70,23 @@ def validate_sign(sign: str, field: str = "sign") -> list[Violation]:
         return [Violation(field, f"a sign is required (1 to {SIGN_MAX} characters, without 【】)")]
     violations: list[Violation] = []
     if sign != sign.strip():
-        violations.append(Violation(field, f"{sign!r} must not start or end with whitespace"))
+        violations.append(Violation(field, f"{_quote(sign)} must not start or end with whitespace"))
     brackets = sorted({ch for ch in sign if ch in _SIGN_BRACKETS})
     if brackets:
         violations.append(
             Violation(
                 field,
-                f"{sign!r} must not contain {' '.join(brackets)}: give the sign without "
+                f"{_quote(sign)} must not contain {' '.join(brackets)}: give the sign without "
                 "brackets, the gateway adds 【】",
             )
         )
     for ch in sign:
         if unicodedata.category(ch) in _SIGN_BAD_CATEGORIES:
             violations.append(
-                Violation(field, f"{sign!r} contains the control character U+{ord(ch):04X}")
+                Violation(
+                    field,
+                    f"{_quote(sign)} contains the control or invisible character U+{ord(ch):04X}",
+                )
             )
             break
     length = provider_length(sign)
@@ -103,7 +107,7 @@ def prepare_content(sign: str, content: str, field: str = "content") -> tuple[st
     if not text:
         return "", [Violation(field, "a message text is required")]
     violations: list[Violation] = []
-    control = _CONTENT_CONTROL.search(text)
+    control = _CONTENT_CONTROL.search(content)
     if control is not None:
         violations.append(
             Violation(
@@ -128,7 +132,7 @@ def prepare_content(sign: str, content: str, field: str = "content") -> tuple[st
                     Violation(
                         field,
                         f"starts with the sign 【{other}】, which is not the request's sign "
-                        f"{sign!r}: leave the sign out of the content (the gateway adds "
+                        f"{_quote(sign)}: leave the sign out of the content (the gateway adds "
                         f"{prefix}), or write {prefix}【{other}】… to keep 【{other}】 as text",
                     )
                 )
@@ -247,6 +251,11 @@ def _no_dup_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _reject_constant(name: str) -> Any:
     # json.loads accepts NaN/Infinity, which JSON does not have.
     raise _RejectedJsonError(f"is not valid JSON: {name} is not a JSON value")
+
+
+def _quote(text: str) -> str:
+    """The caller's text for an error message, cut short if it is long."""
+    return repr(text if len(text) <= _QUOTE_MAX else text[:_QUOTE_MAX] + "…")
 
 
 def _keep_strings(match: re.Match[str]) -> str:

@@ -95,19 +95,22 @@ def _final_code(
     return grpc.StatusCode.UNKNOWN
 
 
-def _parent_context(
-    metadata: Sequence[tuple[str, str | bytes]] | None,
-) -> otel_context.Context | None:
-    """The caller's trace context from gRPC metadata, or None (new root trace)."""
+# An explicitly empty context: without a caller's trace, the RPC starts a new trace
+# even if the server happened to be started inside some span.
+_ROOT: Final = otel_context.Context()
+
+
+def _parent_context(metadata: Sequence[tuple[str, str | bytes]] | None) -> otel_context.Context:
+    """The caller's trace context from gRPC metadata, or an empty one (new root trace)."""
     if not metadata:
-        return None
+        return _ROOT
     carrier: dict[str, str] = {}
     for key, value in metadata:
         if isinstance(value, str):
             carrier[key] = value
     if "traceparent" not in carrier:
-        return None
-    return propagate.extract(carrier)
+        return _ROOT
+    return propagate.extract(carrier, context=_ROOT)
 
 
 class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
@@ -149,7 +152,7 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         self,
         handler: grpc.RpcMethodHandler,
         instruments: _MethodInstruments,
-        parent: otel_context.Context | None,
+        parent: otel_context.Context,
     ) -> grpc.RpcMethodHandler:
         behaviour = (
             handler.unary_unary
@@ -188,7 +191,7 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         self,
         behaviour: _Behaviour,
         instruments: _MethodInstruments,
-        parent: otel_context.Context | None,
+        parent: otel_context.Context,
     ) -> _Behaviour:
         tracer = self._tracer
 
@@ -217,7 +220,7 @@ class ObservabilityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         self,
         behaviour: _Behaviour,
         instruments: _MethodInstruments,
-        parent: otel_context.Context | None,
+        parent: otel_context.Context,
     ) -> _Behaviour:
         tracer = self._tracer
 

@@ -9,6 +9,17 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Literal
 
+PATH_TOKEN = "/api/token"
+PATH_SEND = "/sms/send"
+PATH_SEND_TEMPLATE = "/sms/sendTemplate"
+PATH_DELIVER = "/sms/deliver"
+PATH_SMS_UP = "/sms/smsUp"
+PATH_BALANCE = "/sms/balance"
+#: The provider's endpoints (faults apply to these, never to /admin).
+PROVIDER_PATHS: frozenset[str] = frozenset(
+    {PATH_TOKEN, PATH_SEND, PATH_SEND_TEMPLATE, PATH_DELIVER, PATH_SMS_UP, PATH_BALANCE}
+)
+
 #: Delivery-report codes the provider documents, with the message it sends for each.
 REPORT_MESSAGES: Mapping[str, str] = MappingProxyType(
     {
@@ -42,9 +53,10 @@ class SandboxConfig:
     """Spelling of report/uplink fields: `phoneNumber` (camel) or `phone_number` (snake)."""
     code_as_number: bool = False
     """Emit `code` as a JSON number (10000), not a string ("10000"), in replies and reports."""
-    require_kind: bool = True
+    require_kind: bool | None = True
     """True: the account has several kinds, so `kind` (1|2|3) is required on /sms/send.
-    False: the account has a single kind, so `kind` must be absent."""
+    False: the account has a single kind, so `kind` must be absent.
+    None: lenient (demo): `kind` may be given or left out."""
     balance: Decimal = Decimal("1000.00")
     """Starting balance (configure(balance=...) at run time sets the current balance)."""
     price_per_segment: Decimal = Decimal("0.05")
@@ -82,12 +94,16 @@ class SandboxConfig:
         object.__setattr__(
             self, "price_per_segment", _decimal("price_per_segment", self.price_per_segment)
         )
-        object.__setattr__(self, "approved_templates", frozenset(self.approved_templates))
+        if isinstance(self.approved_templates, str):
+            raise ValueError("approved_templates must be a collection of ids, not one string")
+        templates = frozenset(str(t) for t in self.approved_templates)
+        object.__setattr__(self, "approved_templates", templates)
         outcomes = {str(code): float(weight) for code, weight in dict(self.report_outcomes).items()}
         object.__setattr__(self, "report_outcomes", MappingProxyType(outcomes))
         self._validate()
 
     def _validate(self) -> None:
+        _check_types(self, _CONFIG_TYPES)
         if not self.app_id or not self.secret:
             raise ValueError("app_id and secret must not be empty")
         if not self.token_ttl_seconds > 0:
@@ -109,12 +125,17 @@ class SandboxConfig:
             raise ValueError("report_outcomes: weights must not all be 0")
         if self.push_batch_size < 1 or self.pull_max_items < 1:
             raise ValueError("push_batch_size and pull_max_items must be >= 1")
-        if min(self.push_interval_seconds, self.push_retry_seconds) < 0:
-            raise ValueError("push_interval_seconds and push_retry_seconds must be >= 0")
+        if not min(self.push_interval_seconds, self.push_retry_seconds) > 0:
+            # 0 would make the pushers spin on the event loop.
+            raise ValueError("push_interval_seconds and push_retry_seconds must be > 0")
         if not self.push_timeout_seconds > 0:
             raise ValueError("push_timeout_seconds must be > 0")
         if not 200 <= self.token_rejection_http_status <= 599:
             raise ValueError("token_rejection_http_status must be an HTTP status (200..599)")
+        for name in ("report_push_url", "uplink_push_url"):
+            url = getattr(self, name)
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an http:// or https:// URL")
 
 
 #: Keys accepted by `SandboxProvider.configure` and POST /admin/config.
@@ -149,9 +170,16 @@ class Faults:
     """Provider paths the faults apply to (e.g. {"/sms/send"}); None: all provider paths."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.error_code, int) and not isinstance(self.error_code, bool):
+            self.error_code = str(self.error_code)  # JSON callers may send 10500
+        _check_types(self, _FAULT_TYPES)
         if self.paths is not None:
             self.paths = frozenset(self.paths)
-        self.error_code = str(self.error_code)
+            unknown = self.paths - PROVIDER_PATHS
+            if unknown:
+                raise ValueError(f"paths: {sorted(unknown)} are not provider endpoints")
+        if not self.error_code:
+            raise ValueError("error_code must not be empty")
         for name in ("error_rate", "http_5xx_rate", "malformed_rate", "drop_rate"):
             rate = float(getattr(self, name))
             if not 0.0 <= rate <= 1.0:
@@ -206,3 +234,49 @@ def _decimal(name: str, value: object) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"{name} must be finite")
     return result
+
+
+_NUMBER = (int, float)
+_CONFIG_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
+    {
+        "app_id": (str,),
+        "secret": (str,),
+        "token_ttl_seconds": _NUMBER,
+        "field_style": (str,),
+        "code_as_number": (bool,),
+        "require_kind": (bool, type(None)),
+        "report_delay_seconds": _NUMBER,
+        "report_push_url": (str, type(None)),
+        "uplink_push_url": (str, type(None)),
+        "push_batch_size": (int,),
+        "push_interval_seconds": _NUMBER,
+        "push_retry_seconds": _NUMBER,
+        "push_timeout_seconds": _NUMBER,
+        "pull_repeat": (bool,),
+        "pull_max_items": (int,),
+        "token_rejection_http_status": (int,),
+        "seed": (int, type(None)),
+    }
+)
+_FAULT_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
+    {
+        "latency_seconds": _NUMBER,
+        "error_rate": _NUMBER,
+        "error_code": (str,),
+        "http_5xx_rate": _NUMBER,
+        "http_5xx_status": (int,),
+        "malformed_rate": _NUMBER,
+        "drop_rate": _NUMBER,
+        "drop_after_processing": (bool,),
+    }
+)
+
+
+def _check_types(obj: object, types: Mapping[str, tuple[type, ...]]) -> None:
+    """Settings also arrive as JSON (admin API): refuse "yes" for a bool, true for a number."""
+    for name, allowed in types.items():
+        value = getattr(obj, name)
+        is_bool = isinstance(value, bool)
+        if not isinstance(value, allowed) or (is_bool and bool not in allowed):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+            raise ValueError(f"{name} must be {names}, not {type(value).__name__}")

@@ -28,7 +28,7 @@ Decisions where the provider's document is open (mirroring shared/upstream/NOTES
   query string as a fallback (a Spring-style server reads both; the body wins).
 * /api/token returns the same token while it is valid; `expires_in` is the remaining
   lifetime in whole seconds (rounded up), so a client never believes a token lives longer.
-* Tokens are 62 characters and always contain "-", "+" and "=".
+* Tokens are 62 base64 characters and always contain "-", "+" and "=" (often "/").
 * `phoneNumbers`: separators "," and "，"; every item must be 5..20 digits with an
   optional leading "+" (empty items are rejected); at most 1000 items, then at most 1500
   characters.
@@ -70,6 +70,13 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from smsgateway.sandbox.config import (
     CONFIG_KEYS,
     FAULT_KEYS,
+    PATH_BALANCE,
+    PATH_DELIVER,
+    PATH_SEND,
+    PATH_SEND_TEMPLATE,
+    PATH_SMS_UP,
+    PATH_TOKEN,
+    PROVIDER_PATHS,
     REPORT_MESSAGES,
     Faults,
     SandboxBatch,
@@ -88,16 +95,6 @@ CODE_TEMPLATE_NOT_APPROVED = "10003"
 CODE_BALANCE_TOO_LOW = "10004"
 CODE_TOKEN_INVALID = "40001"
 
-PATH_TOKEN = "/api/token"
-PATH_SEND = "/sms/send"
-PATH_SEND_TEMPLATE = "/sms/sendTemplate"
-PATH_DELIVER = "/sms/deliver"
-PATH_SMS_UP = "/sms/smsUp"
-PATH_BALANCE = "/sms/balance"
-PROVIDER_PATHS: frozenset[str] = frozenset(
-    {PATH_TOKEN, PATH_SEND, PATH_SEND_TEMPLATE, PATH_DELIVER, PATH_SMS_UP, PATH_BALANCE}
-)
-
 MAX_NUMBERS = 1000
 MAX_NUMBERS_CHARS = 1500
 MAX_SIGN = 20
@@ -107,6 +104,7 @@ MAX_TEMPLATE_ID = 20
 MAX_TOKEN_SEND = 200  # send, sendTemplate, deliver
 MAX_TOKEN_SHORT = 64  # smsUp, balance
 KINDS = frozenset({"1", "2", "3"})
+STOP_GRACE_SECONDS = 0.25
 
 _SEPARATORS = re.compile("[,，]")
 _PHONE = re.compile(r"\+?\d{5,20}")
@@ -298,7 +296,10 @@ class SandboxProvider:
         app.router.add_post("/admin/uplinks", self._admin_uplinks)
         app.router.add_post("/admin/config", self._admin_config)
         # access_log=None: the access log would print query strings, i.e. tokens and secrets.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A short shutdown_timeout: stop() must not wait out injected latency.
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=STOP_GRACE_SECONDS
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
@@ -537,7 +538,12 @@ class SandboxProvider:
         if drop and not faults.drop_after_processing:
             return self._drop(request)
         if self._draw(faults.http_5xx_rate):
-            return web.Response(status=faults.http_5xx_status, text="Service Unavailable")
+            # An HTML error page, as a proxy in front of the provider would send.
+            return web.Response(
+                status=faults.http_5xx_status,
+                text=f"<html><body><h1>{faults.http_5xx_status} injected fault</h1></body></html>",
+                content_type="text/html",
+            )
         if self._draw(faults.error_rate):
             return self._reply(faults.error_code, "系统繁忙，请稍后再试")
         response = await handler(request)
@@ -617,12 +623,12 @@ class SandboxProvider:
             if f"【{sign}】" not in content:
                 raise _param_error("content", f"must contain the sign as 【{sign}】")
             kind = params.get("kind") or None
-            if self._config.require_kind:
-                if kind is None:
-                    raise _param_error("kind", "is required (1, 2 or 3) for this account")
-                if kind not in KINDS:
-                    raise _param_error("kind", "must be 1, 2 or 3")
-            elif kind is not None:
+            require = self._config.require_kind
+            if require and kind is None:
+                raise _param_error("kind", "is required (1, 2 or 3) for this account")
+            if kind is not None and kind not in KINDS:
+                raise _param_error("kind", "must be 1, 2 or 3")
+            if require is False and kind is not None:
                 raise _param_error("kind", "must be absent: this account has a single kind")
             return self._accept(numbers, sign, content, kind, None, None)
         except _Rejection as rej:

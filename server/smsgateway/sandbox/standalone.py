@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -100,6 +101,18 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
+async def _serve_until_signalled(host: str, port: int, config: SandboxConfig) -> None:
+    # SIGTERM (docker stop, kubectl) and SIGINT stop the sandbox cleanly.
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await serve_standalone(host, port, config)
+    print("sandbox provider stopped", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m smsgateway.sandbox",
@@ -111,8 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_standalone(args.host, args.port, config))
+    asyncio.run(_serve_until_signalled(args.host, args.port, config))
     return 0
 
 

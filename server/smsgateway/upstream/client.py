@@ -144,7 +144,11 @@ class _AttemptState:
 def new_session(config: UpstreamConfig) -> aiohttp.ClientSession:
     """The process-wide session for the provider (call inside the running loop; close it
     at shutdown). It lets the client tell "never sent" from "outcome unknown" precisely."""
-    connector = aiohttp.TCPConnector(limit=config.max_connections, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(
+        limit=config.max_connections,
+        ttl_dns_cache=300,
+        keepalive_timeout=config.keepalive_timeout_seconds,
+    )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None),
@@ -158,10 +162,13 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder for all replies: json.loads with hooks would build a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def _parse_json(raw: bytes) -> object:
     """Strict JSON (no NaN/Infinity, no comments or trailing commas); floats exact."""
-    text = raw.decode("utf-8-sig")
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    return _DECODER.decode(raw.decode("utf-8-sig"))
 
 
 def _provider_text(doc: Mapping[str, object]) -> str:
@@ -307,7 +314,7 @@ class ProviderClient:
         started = self._clock()
 
         def parse(doc: object, status: int) -> Token:
-            if not isinstance(doc, Mapping):
+            if not isinstance(doc, dict):
                 raise ValueError("token reply is not a JSON object")
             value = doc.get("token")
             if not isinstance(value, str) or not value.strip():
@@ -625,7 +632,7 @@ class ProviderClient:
             raise _Fault(
                 "malformed", f"reply is not valid JSON{where} (HTTP {status})", sent=True
             ) from None
-        if isinstance(doc, Mapping) and "code" in doc:
+        if isinstance(doc, dict) and "code" in doc:
             try:
                 code = code_of(doc["code"])
             except ValueError as exc:
@@ -658,7 +665,7 @@ class ProviderClient:
     def _parse_items(
         self, endpoint: _Endpoint, doc: object, parse_item: Callable[[Mapping[str, object]], T]
     ) -> list[T]:
-        if isinstance(doc, Mapping):
+        if isinstance(doc, dict):
             # An object reply with code 10000 (checked already) and the list under "data",
             # or none at all: nothing to collect.
             doc = doc.get("data", [])
@@ -695,7 +702,7 @@ def _join_numbers(phone_numbers: Sequence[str]) -> str:
 
 
 def _parse_receipt(doc: object, status: int) -> SendReceipt:
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, dict):
         raise ValueError("send reply is not a JSON object")
     biz_id = doc.get("bizId", doc.get("biz_id"))
     if isinstance(biz_id, bool) or not isinstance(biz_id, str | int) or not str(biz_id).strip():
@@ -706,7 +713,7 @@ def _parse_receipt(doc: object, status: int) -> SendReceipt:
 
 
 def _parse_balance(doc: object, status: int) -> Balance:
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, dict):
         raise ValueError("balance reply is not a JSON object")
     value = doc.get("balance")
     if isinstance(value, bool) or value is None:

@@ -34,6 +34,9 @@ class UpstreamConfig:
     """Zone of the provider's "yyyy-MM-dd HH:mm:ss" times (China Standard Time)."""
     max_connections: int = 100
     """Connection pool size of the shared aiohttp session (see `new_session`)."""
+    keepalive_timeout_seconds: float = 15.0
+    """Close idle pooled connections after this long. Keep it below the provider's idle
+    timeout: a send written to a connection the provider is closing has an unknown outcome."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -54,6 +57,7 @@ class UpstreamConfig:
             "request_timeout_seconds",
             "backoff_initial_seconds",
             "backoff_max_seconds",
+            "keepalive_timeout_seconds",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"upstream {name} must be positive")
