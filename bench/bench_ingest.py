@@ -104,7 +104,9 @@ async def bench_http(
     server = WebhookServer(ingestor, WebhookConfig(), host="127.0.0.1", port=0)
     await server.start()
     url = f"http://127.0.0.1:{server.port}/callbacks/delivery-reports"
-    bodies = [json.dumps(report_items(b, size), ensure_ascii=False).encode() for b in range(batches)]
+    bodies = [
+        json.dumps(report_items(b, size), ensure_ascii=False).encode() for b in range(batches)
+    ]
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)

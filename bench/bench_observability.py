@@ -60,6 +60,9 @@ class _Context:
     def time_remaining(self) -> float | None:
         return None
 
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return _Details.invocation_metadata
+
 
 class _Details:
     method = METHOD
@@ -134,7 +137,9 @@ async def _micro(calls: int) -> None:
         async def continuation(_details: Any) -> grpc.RpcMethodHandler:
             return grpc.unary_unary_rpc_method_handler(_bare)
 
-        async def setup_only(request: Any, context: Any) -> Any:
+        async def setup_only(
+            request: Any, context: Any, interceptor: ObservabilityInterceptor = interceptor
+        ) -> Any:
             return await interceptor.intercept_service(continuation, _Details())
 
         total = statistics.median([await _cpu_per_call(per_request, calls) for _ in range(3)])

@@ -65,6 +65,8 @@ def settings_overrides() -> dict[str, object]:
 async def gateway(
     tmp_path: Path, sandbox_config: SandboxConfig, settings_overrides: dict[str, object]
 ) -> AsyncIterator[Gateway]:
+    from smsgateway.app import App  # imported here: only these tests need the whole app
+
     app = App(
         gateway_settings(tmp_path / "data", **settings_overrides), sandbox_config=sandbox_config
     )

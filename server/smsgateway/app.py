@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -34,7 +33,7 @@ from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.sending.idempotency import IdempotencyStore
 from smsgateway.sending.service import SendService
-from smsgateway.upstream.client import ProviderClient
+from smsgateway.upstream.client import ProviderClient, new_session
 from smsgateway.upstream.config import UpstreamConfig
 from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
 
@@ -121,25 +120,22 @@ class App:
             app_id, secret = self.sandbox.config.app_id, self.sandbox.config.secret
         assert upstream_url is not None
 
-        # One ClientSession for the whole process.
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100, limit_per_host=100),
-            raise_for_status=False,
+        upstream_config = UpstreamConfig(
+            base_url=upstream_url,
+            app_id=app_id,
+            secret=secret,
+            token_refresh_margin_seconds=s.token_refresh_margin_seconds,
+            token_rejected_codes=s.token_rejected_codes,
+            request_timeout_seconds=s.upstream_timeout_seconds,
+            provider_utc_offset_hours=s.provider_utc_offset_hours,
         )
+        # One ClientSession for the whole process.
+        session = new_session(upstream_config)
         stack.push_async_callback(session.close)
         client = ProviderClient(
-            session,
-            UpstreamConfig(
-                base_url=upstream_url,
-                app_id=app_id,
-                secret=secret,
-                token_refresh_margin_seconds=s.token_refresh_margin_seconds,
-                token_rejected_codes=s.token_rejected_codes,
-                request_timeout_seconds=s.upstream_timeout_seconds,
-                provider_utc_offset_hours=s.provider_utc_offset_hours,
-            ),
-            observer=metrics.MetricsUpstreamObserver(),
+            session, upstream_config, observer=metrics.MetricsUpstreamObserver()
         )
+        stack.push_async_callback(client.close)
         metrics.bind_token_expiry(lambda: client.tokens.seconds_until_expiry)
 
         if s.poll_enabled:

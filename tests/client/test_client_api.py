@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import grpc
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway_client import GatewayError, RetryPolicy, SmsGatewayClient
@@ -362,3 +363,19 @@ async def test_unreachable_gateway_fails_with_unavailable_after_retries():
             await client.get_balance()
     assert caught.value.code == grpc.StatusCode.UNAVAILABLE
     assert len(sleeps.delays) == 1
+
+
+async def test_calls_carry_the_callers_trace_context(gateway):
+    tracer = TracerProvider().get_tracer("test")
+    async with SmsGatewayClient(gateway.target) as client:
+        await client.get_balance()  # no active span: no traceparent
+        with tracer.start_as_current_span("checkout") as span:
+            await client.get_balance()
+            trace_id = f"{span.get_span_context().trace_id:032x}"
+    async with SmsGatewayClient(gateway.target, propagate_trace=False) as client:
+        with tracer.start_as_current_span("quiet"):
+            await client.get_balance()
+    without, within, disabled = gateway.fake.metadata
+    assert "traceparent" not in without
+    assert within["traceparent"].split("-")[1] == trace_id
+    assert "traceparent" not in disabled

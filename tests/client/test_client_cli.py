@@ -21,7 +21,7 @@ async def test_send_maps_every_option_and_prints_one_line_per_call(gateway, run_
         "--target", gateway.target,
         "send",
         "--to", "13800000000,13800000001， 13800000002",
-        "--to", "13800000003",
+        "--to", "+86 138-0000-0003",
         "--sign", "Acme",
         "--content", "Your parcel is here",
         "--kind", "notice",
@@ -33,7 +33,7 @@ async def test_send_maps_every_option_and_prints_one_line_per_call(gateway, run_
         "13800000000",
         "13800000001",
         "13800000002",
-        "13800000003",
+        "+86 138-0000-0003",  # spaces belong to the number; only commas separate
     ]
     assert (request.sign, request.content, request.kind, request.request_id) == (
         "Acme",

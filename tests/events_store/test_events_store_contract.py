@@ -100,7 +100,9 @@ async def test_duplicates_are_stored_once_across_batches_and_sources(store: Even
     stored = reports_of(await store.read(Stream.REPORTS, 0, 10))
     assert [s.source for s in stored] == [Source.PUSH, Source.PULL]
     # A new report of the same recipient (another code/time) is a new event.
-    later = await store.append_reports([report(phone="13900000001", code="4", minute=5)], Source.PUSH)
+    later = await store.append_reports(
+        [report(phone="13900000001", code="4", minute=5)], Source.PUSH
+    )
     assert cursors(later.stored) == [3]
 
 
@@ -211,18 +213,26 @@ async def test_report_filters(store: EventStore) -> None:
     many = frozenset(f"1{i:010d}" for i in range(40_000)) | {"13900000004"}
     assert await match(ReportFilter(phone_numbers=many)) == [("B3", "13900000004")]
     # Filter and cursor combine.
-    got = await store.read(Stream.REPORTS, 2, 100, ReportFilter(phone_numbers=frozenset({"13900000001"})))
+    got = await store.read(
+        Stream.REPORTS, 2, 100, ReportFilter(phone_numbers=frozenset({"13900000001"}))
+    )
     assert cursors(got) == [3]
 
 
 async def test_uplink_filters(store: EventStore) -> None:
     await store.append_uplinks(
-        [uplink(1, "18600000001", sign="A"), uplink(2, "18600000002", sign="B"), uplink(3, "18600000001", sign="B")],
+        [
+            uplink(1, "18600000001", sign="A"),
+            uplink(2, "18600000002", sign="B"),
+            uplink(3, "18600000001", sign="B"),
+        ],
         Source.PUSH,
     )
     got = await store.read(Stream.UPLINKS, 0, 10, UplinkFilter(sign="B"))
     assert cursors(got) == [2, 3]
-    got = await store.read(Stream.UPLINKS, 0, 10, UplinkFilter(phone_numbers=frozenset({"18600000001"})))
+    got = await store.read(
+        Stream.UPLINKS, 0, 10, UplinkFilter(phone_numbers=frozenset({"18600000001"}))
+    )
     assert cursors(got) == [1, 3]
     got = await store.read(
         Stream.UPLINKS, 0, 10, UplinkFilter(phone_numbers=frozenset({"18600000001"}), sign="A")
@@ -292,7 +302,9 @@ async def test_large_prune_goes_in_chunks(store: EventStore) -> None:
 
 async def test_cursor_before_time(store: EventStore, harness: Any) -> None:
     t0 = harness.clock.datetime()
-    await store.append_reports([report(phone="13900000001"), report(phone="13900000002")], Source.PUSH)
+    await store.append_reports(
+        [report(phone="13900000001"), report(phone="13900000002")], Source.PUSH
+    )
     harness.clock.advance(60)
     t1 = harness.clock.datetime()
     await store.append_reports([report(phone="13900000003")], Source.PUSH)
@@ -398,7 +410,11 @@ async def test_group_starts_after_the_given_cursor(store: EventStore) -> None:
 
 async def test_group_filter_skips_non_matching_events_for_good(store: EventStore) -> None:
     await store.append_reports(
-        [report(phone="13900000001", code="4"), report(phone="13900000002"), report(phone="13900000003", code="4")],
+        [
+            report(phone="13900000001", code="4"),
+            report(phone="13900000002"),
+            report(phone="13900000003", code="4"),
+        ],
         Source.PUSH,
     )
     f = ReportFilter(provider_codes=frozenset({"10000"}))
@@ -521,20 +537,26 @@ async def test_an_opt_out_uplink_suppresses_in_the_same_append(store: EventStore
     result = await store.append_uplinks(
         [opt_out, plain], Source.PUSH, opt_out_keys=frozenset({opt_out.dedup_key()})
     )
-    flags = [(e.uplink.sequence_id, e.opt_out) for e in result.stored if isinstance(e, StoredUplink)]
+    flags = [
+        (e.uplink.sequence_id, e.opt_out) for e in result.stored if isinstance(e, StoredUplink)
+    ]
     assert flags == [(7, True), (8, False)]
     assert await store.suppressed("A", ["18600000007", "18600000008"]) == {"18600000007"}
     [stored] = [e for e in await store.read(Stream.UPLINKS, 0, 10) if e.cursor == 1]
     assert isinstance(stored, StoredUplink) and stored.opt_out
     # Lifted by an operator; the same uplink pulled again does not re-suppress.
     await store.remove_suppression("A", "18600000007")
-    await store.append_uplinks([opt_out], Source.PULL, opt_out_keys=frozenset({opt_out.dedup_key()}))
+    await store.append_uplinks(
+        [opt_out], Source.PULL, opt_out_keys=frozenset({opt_out.dedup_key()})
+    )
     assert await store.suppressed("A", ["18600000007"]) == set()
 
 
 async def test_an_opt_out_without_a_sign_applies_to_every_sign(store: EventStore) -> None:
     opt_out = uplink(9, "18600000009", "退订", sign="")
-    await store.append_uplinks([opt_out], Source.PULL, opt_out_keys=frozenset({opt_out.dedup_key()}))
+    await store.append_uplinks(
+        [opt_out], Source.PULL, opt_out_keys=frozenset({opt_out.dedup_key()})
+    )
     assert await store.suppressed("anything", ["18600000009"]) == {"18600000009"}
 
 
@@ -550,3 +572,17 @@ async def test_dead_letters_are_kept_and_counted(harness: Any) -> None:
     await store.close()
     store = await harness.open()
     assert (await store.stats()).dead_letters == 2
+
+
+async def test_prune_by_age_drops_old_dead_letters_and_sends(
+    store: EventStore, harness: Any
+) -> None:
+    await store.add_dead_letter(Stream.REPORTS, b"[", "not JSON")
+    await store.record_sends([SentBatch("OLD", ["13900000001"], "S", 2, harness.clock.datetime())])
+    harness.clock.advance(3600)
+    await store.add_dead_letter(Stream.REPORTS, b"{", "not JSON")
+    await store.record_sends([SentBatch("NEW", ["13900000001"], "S", 2, harness.clock.datetime())])
+    await store.prune(Retention(max_age_seconds=1800, max_events=1000))
+    assert (await store.stats()).dead_letters == 1
+    assert await store.sent_batch("OLD") is None
+    assert await store.sent_batch("NEW") is not None

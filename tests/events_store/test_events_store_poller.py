@@ -87,7 +87,9 @@ async def test_a_poll_stores_reports_and_uplinks(rig: Rig) -> None:
         for r in reports
         if isinstance(r, StoredReport)
     ) == [(biz_id, n, Source.PULL) for n in NUMBERS]
-    uplinks = [u for u in await rig.store.read(Stream.UPLINKS, 0, 100) if isinstance(u, StoredUplink)]
+    uplinks = [
+        u for u in await rig.store.read(Stream.UPLINKS, 0, 100) if isinstance(u, StoredUplink)
+    ]
     assert sorted((u.uplink.phone_number, u.uplink.sign, u.opt_out) for u in uplinks) == [
         ("18600000000", SIGN, False),
         ("18612345678", SIGN, True),

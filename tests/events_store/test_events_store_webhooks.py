@@ -41,7 +41,7 @@ PROVIDER_SAMPLE = """[
     "smsSize" : "1",
     "bizId" : "39036632588910887018",
   }
-]""".encode()
+]""".encode()  # noqa: E501
 
 
 def camel_report(i: int, *, code: object = "10000", phone: str | None = None) -> dict[str, object]:
@@ -209,7 +209,10 @@ async def test_the_providers_own_sample_with_comment_and_trailing_comma(
 
 async def test_trailing_commas_and_comments_in_uplinks(serve: ServeFactory) -> None:
     gw = await serve()
-    body = '[ // one uplink\n {"phoneNumber":"18612345678","content":"hi",/* x */"sign":"S","sequenceId":7,},\n]'
+    body = (
+        '[ // one uplink\n {"phoneNumber":"18612345678","content":"hi",'
+        '/* x */"sign":"S","sequenceId":7,},\n]'
+    )
     status, answer = await gw.post(UPLINKS, body)
     assert (status, answer) == (200, UPLINK_OK)
     assert len(await gw.stored(Stream.UPLINKS)) == 1
@@ -263,7 +266,10 @@ async def test_push_and_pull_of_the_same_report_are_stored_once(serve: ServeFact
 
 async def test_an_opt_out_uplink_suppresses_the_number_for_the_sign(serve: ServeFactory) -> None:
     gw = await serve()
-    body = [camel_uplink(1, "ＴＤ", "+86 186-1234-5678"), camel_uplink(2, "TD please", "18600000000")]
+    body = [
+        camel_uplink(1, "ＴＤ", "+86 186-1234-5678"),
+        camel_uplink(2, "TD please", "18600000000"),
+    ]
     assert await gw.post(UPLINKS, body) == (200, UPLINK_OK)
     stored = await gw.stored(Stream.UPLINKS)
     assert [(s.uplink.phone_number, s.opt_out) for s in stored if isinstance(s, StoredUplink)] == [
@@ -417,7 +423,9 @@ async def test_source_network_allowlist(serve: ServeFactory) -> None:
     )
     ok = await proxied.post(REPORTS, [camel_report(1)], {"X-Forwarded-For": "1.2.3.4, 10.1.2.3"})
     assert ok == (200, REPORT_OK)
-    spoofed = await proxied.post(REPORTS, [camel_report(2)], {"X-Forwarded-For": "10.1.2.3, 1.2.3.4"})
+    spoofed = await proxied.post(
+        REPORTS, [camel_report(2)], {"X-Forwarded-For": "10.1.2.3, 1.2.3.4"}
+    )
     assert spoofed[0] == 403
 
 

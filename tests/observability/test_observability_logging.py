@@ -80,6 +80,7 @@ def test_secrets_never_appear(out: io.StringIO) -> None:
     log.error("POST body token=%s&phoneNumbers=%s", TOKEN, PHONE)
     log.error('provider answered {"code":"10000","token":"%s","expires_in":7200}', TOKEN)
     log.error("header", extra={"headers": {"Authorization": f"Bearer {TOKEN}"}})
+    log.error("fields", extra={"token": TOKEN, "appId": "1234567890", "secret": SECRET})
     try:
         raise ConnectionError(f"cannot reach http://gw/sms/deliver?token={TOKEN}")
     except ConnectionError:
@@ -91,7 +92,8 @@ def test_secrets_never_appear(out: io.StringIO) -> None:
     records = _lines(out)
     assert records[0]["message"] == "GET http://gw/api/token?appId=***&secret=***"
     assert '"expires_in":7200' in records[2]["message"]
-    assert "token=***" in records[4]["exception"]
+    assert (records[4]["token"], records[4]["appId"], records[4]["secret"]) == ("***",) * 3
+    assert "token=***" in records[5]["exception"]
 
 
 def test_trace_and_span_ids_inside_a_span(out: io.StringIO, spans: InMemorySpanExporter) -> None:

@@ -203,6 +203,46 @@ async def test_without_traceparent_the_server_span_is_a_new_root(
     assert client.context.trace_id == server.context.trace_id != CALLER_TRACE_ID
 
 
+async def test_tracestate_takes_the_general_propagator_path(
+    stub: smsgateway_pb2_grpc.SmsGatewayStub, spans: InMemorySpanExporter
+) -> None:
+    await stub.SendSms(
+        pb.SendSmsRequest(phone_numbers=[PHONE], sign="ok"),
+        metadata=(("traceparent", TRACEPARENT), ("tracestate", "vendor=abc")),
+    )
+    server = _by_name(spans)[SEND]
+    assert server.parent is not None and server.parent.span_id == CALLER_SPAN_ID
+    assert server.parent.trace_state.get("vendor") == "abc"
+    assert server.context is not None and server.context.trace_id == CALLER_TRACE_ID
+
+
+async def test_with_tracing_off_rpcs_are_counted_and_logs_keep_the_callers_trace() -> None:
+    seen: list[str] = []
+
+    class Servicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignore[misc]
+        async def SendSms(self, request: pb.SendSmsRequest, context: Any) -> pb.SendSmsResponse:
+            seen.append(current_traceparent())
+            return pb.SendSmsResponse()
+
+    server = aio.server(
+        interceptors=[ObservabilityInterceptor(tracer_provider=trace.NoOpTracerProvider())]
+    )
+    smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(Servicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        before = _count(SEND, "OK")
+        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = smsgateway_pb2_grpc.SmsGatewayStub(channel)
+            await stub.SendSms(pb.SendSmsRequest(), metadata=(("traceparent", TRACEPARENT),))
+            await stub.SendSms(pb.SendSmsRequest())
+        assert _count(SEND, "OK") == before + 2
+    finally:
+        await server.stop(None)
+    # No span of ours, but the caller's context is current inside the handler.
+    assert seen == [TRACEPARENT, ""]
+
+
 async def test_garbage_traceparent_starts_a_new_trace(
     stub: smsgateway_pb2_grpc.SmsGatewayStub, spans: InMemorySpanExporter
 ) -> None:

@@ -160,7 +160,14 @@ async def _drain_scenario(ports: dict[str, int], proc: subprocess.Popen[str]) ->
         await asyncio.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.3)
-        reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=2)
-        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        # Draining: no new calls are taken (Kubernetes already routes elsewhere:
+        # the pod is NOT_SERVING and its preStop delay has passed) ...
+        async with grpc.aio.insecure_channel(target) as fresh:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await health_pb2_grpc.HealthStub(fresh).Check(
+                    health_pb2.HealthCheckRequest(), timeout=1
+                )
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        # ... but the call in flight completes.
         response = await in_flight
         assert response.calls[0].outcome == pb.CALL_OUTCOME_ACCEPTED

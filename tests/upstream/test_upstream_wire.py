@@ -12,11 +12,13 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -34,6 +36,7 @@ from smsgateway.upstream import (
     UpstreamUnavailableError,
     new_session,
 )
+from smsgateway.upstream.client import _encode_form
 
 TOKEN = "k67j+wkq=zS-qN6/gt GH&jo8%Kw=="  # every character a sloppy encoder gets wrong
 SECRET = "s3cr3t+/=&%-value"
@@ -725,3 +728,84 @@ async def test_base_url_with_path_prefix(make_client, server) -> None:
     script.handlers["/gw/api/token"] = token_ok
     script.handlers["/gw/sms/balance"] = raw('{"code":"10000","balance":"3"}')
     assert (await make_client(config(base + "/gw/")).balance()).amount == 3
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.tokens: list[tuple[str, str]] = []
+
+    def request_finished(self, endpoint: str, outcome: str, seconds: float) -> None:
+        assert seconds >= 0
+        self.requests.append((endpoint, outcome))
+
+    def token_fetched(self, reason: str, result: str) -> None:
+        self.tokens.append((reason, result))
+
+
+async def test_observer_sees_every_attempt_and_token_fetch(server, make_client) -> None:
+    base, script = server
+    sends = iter(
+        [
+            reply({"code": "40001", "message": "token无效"}, status=401),
+            reply({"code": "10000", "bizId": "1"}),
+            reply({"code": "4", "message": "失败"}),
+        ]
+    )
+
+    async def send(request: web.Request) -> web.Response:
+        return next(sends)
+
+    script.handlers["/sms/send"] = send
+    script.handlers["/sms/balance"] = raw("not json")
+    observer = RecordingObserver()
+    client = make_client(config(base, max_attempts=2), observer=observer)
+    await client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1)
+    with pytest.raises(ProviderRejectedError):
+        await client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1)
+    with pytest.raises(UpstreamUnavailableError):
+        await client.balance()
+    assert observer.requests == [
+        ("token", "success"),
+        ("send", "token_rejected"),
+        ("token", "success"),
+        ("send", "success"),
+        ("send", "rejected"),
+        ("balance", "malformed"),
+        ("balance", "malformed"),
+    ]
+    assert observer.tokens == [("cold", "success"), ("rejected", "success")]
+
+
+async def test_deadline_while_waiting_for_a_token_is_not_sent_and_the_fetch_carries_on(
+    server, make_client
+) -> None:
+    base, script = server
+    release = asyncio.Event()
+
+    async def slow_token(request: web.Request) -> web.Response:
+        await release.wait()
+        return await token_ok(request)
+
+    script.handlers["/api/token"] = slow_token
+    script.handlers["/sms/balance"] = raw('{"code":"10000","balance":"5"}')
+    client = make_client(config(base))
+    with pytest.raises(NotSentError) as caught:
+        await client.balance(deadline=client._clock() + 0.1)
+    assert "waiting for a token" in str(caught.value)
+    assert not isinstance(caught.value, TokenUnavailableError)
+    release.set()  # the fetch that caller started was not cancelled with it
+    assert (await client.balance()).amount == 5
+    assert script.count("/api/token") == 1
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["token", "phoneNumbers", "sign", "content", "kind", "paramJson"]),
+        st.one_of(st.text(), st.from_regex(r"[0-9+,，]*", fullmatch=True)),
+    )
+)
+def test_form_encoding_matches_the_standard_library(params: dict[str, str]) -> None:
+    encoded = _encode_form(params)
+    assert encoded == urlencode(params)
+    assert {k: v[0] for k, v in parse_qs(encoded, keep_blank_values=True).items()} == params

@@ -89,7 +89,7 @@ class Output:
             always_print_fields_with_no_presence=True,
             ensure_ascii=False,
         )
-        print(text.replace("\n", " ") if compact else text, file=self.out)
+        print(text, file=self.out)
 
     def flush(self) -> None:
         self.out.flush()

@@ -25,6 +25,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
+from opentelemetry import propagate
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
@@ -207,6 +208,7 @@ class SmsGatewayClient:
         channel: grpc.aio.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         metadata: Sequence[tuple[str, str]] = (),
+        propagate_trace: bool = True,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
@@ -219,6 +221,8 @@ class SmsGatewayClient:
             channel: A channel to use instead of making one; the caller keeps owning it.
             credentials: TLS credentials; None uses plaintext (in-cluster traffic).
             metadata: Sent with every call (for example an authorization header).
+            propagate_trace: Send the current OpenTelemetry context (W3C `traceparent`)
+                with every call, so the gateway's spans join the caller's trace.
             retry: Retries of `UNAVAILABLE` and stream reconnects.
             sleep: Waits between attempts (tests inject a recorder).
             rng: Draws the jitter (tests inject a seeded one).
@@ -227,6 +231,7 @@ class SmsGatewayClient:
             raise ValueError("timeout must be > 0 or None")
         self._timeout = timeout
         self._metadata = tuple(metadata)
+        self._propagate_trace = propagate_trace
         self._retry = retry
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -470,6 +475,13 @@ class SmsGatewayClient:
 
     # -- machinery ---------------------------------------------------------------------
 
+    def _call_metadata(self) -> tuple[tuple[str, str], ...]:
+        if not self._propagate_trace:
+            return self._metadata
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # nothing without an active span
+        return self._metadata + tuple(carrier.items()) if carrier else self._metadata
+
     def _next_delay(
         self, error: GatewayError, attempt: int, deadline: float | None
     ) -> float | None:
@@ -487,7 +499,7 @@ class SmsGatewayClient:
         while True:
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             try:
-                return await method(request, timeout=remaining, metadata=self._metadata)
+                return await method(request, timeout=remaining, metadata=self._call_metadata())
             except grpc.aio.AioRpcError as exc:
                 error = GatewayError.from_rpc_error(exc)
                 delay = self._next_delay(error, attempt, deadline)
@@ -525,7 +537,7 @@ class SmsGatewayClient:
         last_cursor: int | None = None
         attempt = 1
         while True:
-            call = method(request, metadata=self._metadata)
+            call = method(request, metadata=self._call_metadata())
             try:
                 async for response in call:
                     event: Any = unwrap(response)

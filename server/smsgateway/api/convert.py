@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -66,11 +67,17 @@ def stream_from_proto(value: int) -> Stream | None:
     return _STREAM.get(value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
     """A Timestamp from an aware datetime (naive ones are taken as UTC)."""
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
-    return ts
+    # Exact integer arithmetic, and several times cheaper than
+    # Timestamp.FromDatetime (this runs for every event a stream sends).
+    delta = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)) - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1_000
+    )
 
 
 def report_to_proto(stored: StoredReport) -> pb.DeliveryReport:
@@ -121,3 +128,39 @@ def suppression_to_proto(suppression: Suppression) -> pb.Suppression:
         reason=suppression.reason,
         create_time=timestamp(suppression.created_at),
     )
+
+
+class ResponseCache:
+    """Stream responses by cursor, built once and shared by every subscriber.
+
+    With fan-out, each event is sent to many subscribers within moments; the
+    proto conversion is the gateway's biggest per-delivery cost after gRPC
+    itself. A stored event never changes in what the API shows, so the cursor
+    is the key. Bounded; the oldest entries go first.
+    """
+
+    def __init__(self, max_entries: int = 8_192) -> None:
+        self._max = max_entries
+        self._reports: dict[int, pb.StreamDeliveryReportsResponse] = {}
+        self._uplinks: dict[int, pb.StreamUplinksResponse] = {}
+
+    def report(self, stored: StoredReport) -> pb.StreamDeliveryReportsResponse:
+        """The stream response for a report (do not mutate it)."""
+        response = self._reports.get(stored.cursor)
+        if response is None:
+            response = pb.StreamDeliveryReportsResponse(report=report_to_proto(stored))
+            self._put(self._reports, stored.cursor, response)
+        return response
+
+    def uplink(self, stored: StoredUplink) -> pb.StreamUplinksResponse:
+        """The stream response for an uplink (do not mutate it)."""
+        response = self._uplinks.get(stored.cursor)
+        if response is None:
+            response = pb.StreamUplinksResponse(uplink=uplink_to_proto(stored))
+            self._put(self._uplinks, stored.cursor, response)
+        return response
+
+    def _put(self, cache: dict[int, Any], cursor: int, response: Any) -> None:
+        if len(cache) >= self._max:
+            del cache[next(iter(cache))]  # insertion order: roughly the oldest cursor
+        cache[cursor] = response

@@ -26,6 +26,7 @@ import grpc
 
 from smsgateway.api.convert import (
     REPORT_STATUSES,
+    ResponseCache,
     codes_for_statuses,
     delivery_status,
     report_to_proto,
@@ -131,6 +132,8 @@ class EventsApi:
         # Shared by every plain subscriber: identical reads after one wake-up
         # become one store call.
         self._reader = EventReader(store)
+        # Fan-out sends one event to many subscribers: convert it once.
+        self._responses = ResponseCache()
 
     # -- streams --------------------------------------------------------------
     @handle_errors
@@ -144,7 +147,7 @@ class EventsApi:
         async with aclosing(self._events(plan)) as events:
             async for event in events:
                 assert isinstance(event, StoredReport)
-                yield pb.StreamDeliveryReportsResponse(report=report_to_proto(event))
+                yield self._responses.report(event)
 
     @handle_errors
     async def stream_uplinks(
@@ -157,7 +160,7 @@ class EventsApi:
         async with aclosing(self._events(plan)) as events:
             async for event in events:
                 assert isinstance(event, StoredUplink)
-                yield pb.StreamUplinksResponse(uplink=uplink_to_proto(event))
+                yield self._responses.uplink(event)
 
     def _stream_plan(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from types import TracebackType
 
 from smsgateway.events.model import StoredEvent, Stream
@@ -29,12 +29,19 @@ class Watch:
     """One subscriber's registration with the hub: a wake-up flag and, for a
     consumer-group member, the cursors acknowledged since it last looked."""
 
-    __slots__ = ("_acked", "_event", "_hub", "group", "stream")
+    __slots__ = ("_acked", "_event", "_holding", "_hub", "group", "stream")
 
-    def __init__(self, hub: EventHub, stream: Stream, group: str | None) -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        stream: Stream,
+        group: str | None,
+        holding: Container[int] | None,
+    ) -> None:
         self._hub = hub
         self.stream = stream
         self.group = group
+        self._holding = holding
         self._event = asyncio.Event()
         self._acked: set[int] = set()
 
@@ -67,8 +74,13 @@ class Watch:
         self._event.set()
 
     def _add_acked(self, cursors: Iterable[int]) -> None:
-        self._acked.update(cursors)
-        self._event.set()
+        # Only what this member holds: a member stalled on a slow client must
+        # not accumulate the whole group's acks.
+        holding = self._holding
+        mine = [c for c in cursors if holding is None or c in holding]
+        if mine:
+            self._acked.update(mine)
+            self._event.set()
 
     def close(self) -> None:
         """Unregister; idempotent."""
@@ -109,8 +121,13 @@ class EventHub:
             for watch in watches:
                 watch._wake()
 
-    def watch(self, stream: Stream, group: str | None = None) -> Watch:
+    def watch(
+        self, stream: Stream, group: str | None = None, holding: Container[int] | None = None
+    ) -> Watch:
         """Register a subscriber of `stream` (a member of `group` when given).
+
+        `holding` (a live view of the cursors a group member holds) limits the
+        acknowledgements it is told about, and woken for, to its own.
 
         Use as a context manager, or call `Watch.close()` when done.
         Raises `HubClosedError` once the hub is closed.
@@ -120,7 +137,7 @@ class EventHub:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
             self._loop_thread = threading.get_ident()
-        watch = Watch(self, stream, group)
+        watch = Watch(self, stream, group, holding)
         self._watches[stream].add(watch)
         if group is not None:
             self._groups.setdefault((stream, group), set()).add(watch)

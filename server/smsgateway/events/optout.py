@@ -9,7 +9,7 @@ ignored, must be one keyword; "TD谢谢" or "please stop" are ordinary uplinks.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_OPT_OUT_KEYWORDS: frozenset[str] = frozenset({"T", "TD", "N", "退订", "退"})
 
@@ -29,6 +29,8 @@ class OptOutRules:
     """Unsubscribe keywords; matched against the whole content, ignoring case,
     full/half width and all whitespace. An empty set disables detection."""
 
+    _canonical_keywords: frozenset[str] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # Canonicalise once so that matching is a set lookup.
         canonical = frozenset(_canonical(k) for k in self.keywords) - {""}
@@ -36,8 +38,8 @@ class OptOutRules:
 
     def is_opt_out(self, content: str) -> bool:
         """True when `content` is exactly one of the keywords."""
-        keywords: frozenset[str] = self.__dict__["_canonical_keywords"]
-        if not keywords or len(content) > 64:
+        keywords = self._canonical_keywords
+        if not keywords or len(content) > 64:  # no bare keyword is that long
             return False
         return _canonical(content) in keywords
 

@@ -299,7 +299,6 @@ class SQLiteEventStore:
         self._reader: ThreadPoolExecutor | None = None
         # Each connection is created, used and closed on its own thread only.
         self._local = threading.local()
-        self._dead_letters = 0
 
     # -- plumbing -----------------------------------------------------------
     def _connect(self) -> None:
@@ -360,7 +359,6 @@ class SQLiteEventStore:
             await self._write(self._connect)
             await self._write(self._migrate)
             await self._read(self._connect)
-            self._dead_letters = await self._read(self._count_dead_letters)
         except BaseException:
             await self.close()
             raise
@@ -621,7 +619,6 @@ class SQLiteEventStore:
 
     async def add_dead_letter(self, stream: Stream, body: bytes, error: str) -> None:
         await self._write(self._add_dead_letter, stream, bytes(body), error)
-        self._dead_letters += 1
 
     def _add_dead_letter(self, stream: Stream, body: bytes, error: str) -> None:
         with self._transaction() as conn:
@@ -649,7 +646,7 @@ class SQLiteEventStore:
 
     async def stats(self) -> StoreStats:
         last = {stream: await self.last_cursor(stream) for stream in Stream}
-        return StoreStats(dead_letters=self._dead_letters, last_cursor=last)
+        return StoreStats(dead_letters=await self._read(self._count_dead_letters), last_cursor=last)
 
     # -- retention ----------------------------------------------------------
     async def prune(self, retention: Retention) -> int:

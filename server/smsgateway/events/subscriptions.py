@@ -131,9 +131,13 @@ class EventReader:
     so nobody gets an answer that started before the commit that woke them.
     """
 
+    OLDEST_TTL = 1.0
+    """Seconds a looked-up oldest cursor is reused."""
+
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self._inflight: dict[_ReadKey, asyncio.Future[list[StoredEvent]]] = {}
+        self._oldest: dict[Stream, tuple[float, int]] = {}
 
     async def read(
         self,
@@ -152,6 +156,16 @@ class EventReader:
             future.add_done_callback(lambda f: self._done(key, f))
         # One caller's cancellation must not cancel the others' read.
         return await asyncio.shield(future)
+
+    async def oldest_cursor(self, stream: Stream) -> int:
+        """`store.oldest_cursor`, cached for a moment: it only moves when a prune runs."""
+        now = time.monotonic()
+        cached = self._oldest.get(stream)
+        if cached is not None and now - cached[0] < self.OLDEST_TTL:
+            return cached[1]
+        oldest = await self.store.oldest_cursor(stream)
+        self._oldest[stream] = (now, oldest)
+        return oldest
 
     def _done(self, key: _ReadKey, future: asyncio.Future[list[StoredEvent]]) -> None:
         if self._inflight.get(key) is future:
@@ -176,7 +190,8 @@ async def subscribe(
     ones first, then new ones as they are committed.
 
     Raises `OutOfRangeError` / `CursorAheadError` (from `resolve_start`) before
-    the first event.
+    the first event, and `OutOfRangeError` later if the subscriber lags so far
+    behind that events it has not seen were pruned (it never skips silently).
     """
     reader = _reader(source)
     if event_filter is not None and is_empty(event_filter):
@@ -192,6 +207,12 @@ async def subscribe(
             watch.clear()
             epoch = hub.sequence(stream)
             batch = await reader.read(stream, cursor, config.page_size, event_filter, epoch)
+            if batch and batch[0].cursor > cursor + 1:
+                # A gap: filtered-out events, or pruned ones this subscriber
+                # never saw. Fail loudly rather than skip them silently.
+                oldest = await reader.oldest_cursor(stream)
+                if cursor < oldest - 1:
+                    raise OutOfRangeError(stream, cursor, oldest)
             for event in batch:
                 cursor = event.cursor
                 if not_before is not None:
@@ -281,7 +302,7 @@ async def group_member(
     if event_filter is not None and is_empty(event_filter):
         event_filter = None
     held = _Held()
-    with hub.watch(stream, group) as watch:
+    with hub.watch(stream, group, held.by_cursor) as watch:
         try:
             while True:
                 watch.clear()

@@ -31,6 +31,7 @@ _SECRET_KEYS: Final = (
 )
 _SECRET_ASSIGN: Final = re.compile(rf"(?i)\b({_SECRET_KEYS})(\s*[=:]\s*)(?![\"'\s])([^&\s,;\"')]+)")
 _SECRET_JSON: Final = re.compile(rf"(?i)([\"']{_SECRET_KEYS}[\"']\s*:\s*)([\"'])(.*?)(\2)")
+_SECRET_NAME: Final = re.compile(rf"(?i){_SECRET_KEYS}")
 _BEARER: Final = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 # Attributes every LogRecord has; anything else came from `extra=`.
@@ -74,7 +75,8 @@ class JsonFormatter(logging.Formatter):
             entry["span_id"] = f"{ctx.span_id:016x}"
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_") and key not in entry:
-                entry[key] = _scrub_value(value)
+                # extra={"token": ...} is redacted by its name, whatever the value looks like.
+                entry[key] = "***" if _SECRET_NAME.fullmatch(key) else _scrub_value(value)
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         elif record.exc_text:

@@ -14,7 +14,7 @@ value creates a time series for the life of the process.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 from prometheus_client import (
@@ -319,20 +319,38 @@ class MetricsUpstreamObserver:
     """Implements the upstream client's `UpstreamObserver` protocol with Prometheus metrics.
 
     Values outside the documented sets are counted as "other" rather than trusted,
-    keeping label cardinality bounded whatever the caller passes.
+    keeping label cardinality bounded whatever the caller passes. Metric children are
+    cached per label pair: `labels()` takes a lock and builds a key on every call.
     """
 
-    __slots__ = ()
+    __slots__ = ("_requests", "_tokens")
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._tokens: dict[tuple[str, str], Any] = {}
 
     def request_finished(self, endpoint: str, outcome: str, seconds: float) -> None:
         """One HTTP request to the provider finished (any outcome, including timeouts)."""
-        ep = _bounded(endpoint, UPSTREAM_ENDPOINTS)
-        UPSTREAM_REQUESTS.labels(ep, _bounded(outcome, UPSTREAM_OUTCOMES)).inc()
-        UPSTREAM_LATENCY.labels(ep).observe(seconds)
+        children = self._requests.get((endpoint, outcome))
+        if children is None:
+            ep = _bounded(endpoint, UPSTREAM_ENDPOINTS)
+            oc = _bounded(outcome, UPSTREAM_OUTCOMES)
+            children = (UPSTREAM_REQUESTS.labels(ep, oc), UPSTREAM_LATENCY.labels(ep))
+            if ep != "other" and oc != "other":
+                # Only known pairs are cached, so junk input cannot grow the cache.
+                self._requests[(endpoint, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def token_fetched(self, reason: str, result: str) -> None:
         """One token fetch finished."""
-        TOKEN_FETCHES.labels(_bounded(reason, TOKEN_REASONS), _bounded(result, TOKEN_RESULTS)).inc()
+        child = self._tokens.get((reason, result))
+        if child is None:
+            rs, rt = _bounded(reason, TOKEN_REASONS), _bounded(result, TOKEN_RESULTS)
+            child = TOKEN_FETCHES.labels(rs, rt)
+            if rs != "other" and rt != "other":
+                self._tokens[(reason, result)] = child
+        child.inc()
 
 
 def bind_token_expiry(seconds_left: Callable[[], float | None]) -> None:

@@ -18,8 +18,10 @@ by default) are the SDK's own handling of its variables.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
@@ -46,8 +48,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _provider: TracerProvider | None = None
-
-_TRACEPARENT_LEN: Final = 55  # "00-" + 32 hex + "-" + 16 hex + "-" + 2 hex
 
 
 def exporter_from_env(env: Mapping[str, str] | None = None) -> SpanExporter | None:
@@ -147,29 +147,27 @@ def current_traceparent() -> str:
     return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
 
 
-def _hex(text: str, length: int) -> int | None:
-    if len(text) != length:
-        return None
-    try:
-        return int(text, 16)
-    except ValueError:
-        return None
+# W3C trace-context: lowercase hex; version ff is invalid; version 00 has exactly four
+# fields, later versions may append "-..." fields that we ignore.
+_TRACEPARENT: Final = re.compile(
+    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[^\s]*)?"
+)
 
 
 def span_context_from_traceparent(tp: str) -> SpanContext | None:
-    """Parse a W3C traceparent (version 00 layout) into a remote SpanContext, or None."""
-    if len(tp) < _TRACEPARENT_LEN or tp[2] != "-" or tp[35] != "-" or tp[52] != "-":
+    """Parse a W3C traceparent into a remote SpanContext, or None when it is not valid."""
+    match = _TRACEPARENT.fullmatch(tp)
+    if match is None:
         return None
-    version = _hex(tp[0:2], 2)
-    trace_id = _hex(tp[3:35], 32)
-    span_id = _hex(tp[36:52], 16)
-    flags = _hex(tp[53:55], 2)
-    if version is None or version == 0xFF or trace_id is None or span_id is None or flags is None:
+    version, trace_hex, span_hex, flags_hex, rest = match.groups()
+    if version == "ff" or (version == "00" and rest):
         return None
-    if version == 0 and len(tp) != _TRACEPARENT_LEN:
+    trace_id, span_id = int(trace_hex, 16), int(span_hex, 16)
+    if not trace_id or not span_id:
         return None
-    ctx = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
-    return ctx if ctx.is_valid else None
+    return SpanContext(
+        trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(flags_hex, 16))
+    )
 
 
 def link_from_traceparent(tp: str) -> Link | None:
@@ -178,11 +176,13 @@ def link_from_traceparent(tp: str) -> Link | None:
     return Link(ctx) if ctx is not None else None
 
 
+@functools.lru_cache(maxsize=256)
 def redact_url(url: str) -> str:
     """`url` without userinfo, query string or fragment, for span attributes and logs.
 
     The provider takes its token as a query parameter on GET endpoints, so the query
     is dropped entirely rather than filtered key by key. Unparseable input yields "".
+    Cached: a client calls the same few URLs over and over.
     """
     try:
         parts = urlsplit(url)

@@ -23,17 +23,19 @@ aiohttp's exceptions (which may contain the URL with its query) are never used.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
 import yarl
@@ -158,6 +160,34 @@ def new_session(config: UpstreamConfig) -> aiohttp.ClientSession:
     )
 
 
+_NUMBER_LIST = re.compile(r"[0-9+,]*")
+
+
+@functools.lru_cache(maxsize=8)
+def _quote_token(value: str) -> str:
+    # The same token is encoded for every call for hours: encode it once.
+    return quote_plus(value, safe="")
+
+
+def _encode_form(params: Mapping[str, str]) -> str:
+    """application/x-www-form-urlencoded text; every value escaped ('+', '=', '&', '/', ' ').
+
+    Same bytes as urllib's urlencode, faster for the two values every call carries: the
+    token (cached) and the recipient list (a 1,500 character list of digits and commas
+    would otherwise be escaped character by character).
+    """
+    parts = []
+    for key, value in params.items():
+        if key == "token":
+            quoted = _quote_token(value)
+        elif key == "phoneNumbers" and _NUMBER_LIST.fullmatch(value):
+            quoted = value.replace("+", "%2B").replace(",", "%2C")
+        else:
+            quoted = quote_plus(value, safe="")
+        parts.append(f"{key}={quoted}")  # keys are the provider's fixed ASCII names
+    return "&".join(parts)
+
+
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -211,7 +241,11 @@ class ProviderClient:
         # the SDK provider, so a client built early still traces.
         self._tracer = trace.get_tracer("smsgateway.upstream", tracer_provider=tracer_provider)
         self._on_invalid_item = on_invalid_item
-        self._tracks_sent = any(isinstance(tc, _SentTracker) for tc in session.trace_configs)
+        # (`trace_configs` is public in recent aiohttp; older 3.x only has the private name.)
+        trace_configs: Sequence[object] = getattr(
+            session, "trace_configs", getattr(session, "_trace_configs", ())
+        )
+        self._tracks_sent = any(isinstance(tc, _SentTracker) for tc in trace_configs)
         if not self._tracks_sent:
             logger.info(
                 "upstream session not built by new_session(): every timeout after the "
@@ -560,7 +594,7 @@ class ProviderClient:
         timeout_seconds: float,
         span: Span,
     ) -> T:
-        encoded = urlencode(params)  # quote_plus: '+', '=', '&', '/' and ' ' all escaped
+        encoded = _encode_form(params)
         if endpoint.method == "GET":
             url = yarl.URL(f"{self._base}{endpoint.path}?{encoded}", encoded=True)
             body: bytes | None = None
