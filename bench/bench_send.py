@@ -158,7 +158,8 @@ def main() -> None:
     print(
         f"instrumentation={mode} recipients/send={args.recipients} "
         f"concurrency={args.concurrency}\n"
-        f"  sends/s            {ok / elapsed:10.0f}   ({ok} ok, {failed} failed in {elapsed:.1f}s)\n"
+        f"  sends/s            {ok / elapsed:10.0f}   "
+        f"({ok} ok, {failed} failed in {elapsed:.1f}s)\n"
         f"  gateway CPU/send   {cpu_us:10.0f} µs   (floor ~{FLOOR_US:.0f} µs; "
         f"ratio {cpu_us / FLOOR_US:.2f}x)\n"
         f"  gateway CPU util   {(cpu1 - cpu0) / elapsed * 100:10.0f} %"

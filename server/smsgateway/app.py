@@ -234,8 +234,8 @@ class App:
             report_push_url=f"{callbacks}{s.report_callback_path}{token}",
             uplink_push_url=f"{callbacks}{s.uplink_callback_path}{token}",
         )
-        host = "127.0.0.1" if s.bind_host in {"127.0.0.1", "localhost"} else s.bind_host
-        url = await sandbox.start(host, s.sandbox_port)
+        # Loopback only: the sandbox's admin API has no authentication.
+        url = await sandbox.start("127.0.0.1", s.sandbox_port)
         log.info("in-process sandbox provider started", extra={"url": url})
         return sandbox, url
 

@@ -8,7 +8,8 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from smsgateway import __version__
 from smsgateway.config import ConfigError, Settings
@@ -122,15 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(_serve(settings))
 
 
-def _run(coro: object) -> int:
-    try:
-        import uvloop
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    import uvloop
 
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        runner = asyncio.run
-    result = runner(coro)  # type: ignore[arg-type]
-    return int(result)
+    return uvloop.run(coro)
 
 
 if __name__ == "__main__":

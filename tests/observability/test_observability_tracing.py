@@ -26,7 +26,9 @@ from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.observability.tracing import (
     configure_tracing,
     current_traceparent,
+    delivery_span,
     exporter_from_env,
+    ingest_span,
     link_from_traceparent,
     redact_url,
     span_context_from_traceparent,
@@ -137,6 +139,24 @@ def _latency_count(method: str) -> float:
         "smsgateway_grpc_request_duration_seconds_count", {"method": method}
     )
     return value or 0.0
+
+
+async def _finished_span(spans: InMemorySpanExporter, name: str) -> ReadableSpan:
+    for _ in range(500):
+        found = _by_name(spans).get(name)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no finished span {name}")
+
+
+async def _wait_for_count(method: str, code: str, target: float) -> None:
+    # The server records after the client already has its status; poll briefly.
+    for _ in range(500):
+        if _count(method, code) >= target:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{method} {code} never reached {target}")
 
 
 def _by_name(spans: InMemorySpanExporter) -> dict[str, ReadableSpan]:
@@ -261,8 +281,9 @@ async def test_abort_is_recorded_with_its_code_and_without_details(
     with pytest.raises(aio.AioRpcError) as err:
         await stub.SendSms(pb.SendSmsRequest(sign="abort"))
     assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert _count(SEND, "INVALID_ARGUMENT") == before + 1
-    server = _by_name(spans)[SEND]
+    # abort() sends the status before the handler unwinds: the client can be first.
+    await _wait_for_count(SEND, "INVALID_ARGUMENT", before + 1)
+    server = await _finished_span(spans, SEND)
     assert server.attributes is not None
     assert server.attributes["rpc.grpc.status_code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     # A caller error, not a server error.
@@ -335,7 +356,7 @@ async def test_server_stream_abort_after_items_is_counted(
             received.append(item.report.cursor)
     assert received == [1, 2, 3]
     assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    assert _count(STREAM, "FAILED_PRECONDITION") == before + 1
+    await _wait_for_count(STREAM, "FAILED_PRECONDITION", before + 1)
 
 
 async def test_unknown_method_adds_no_series(channel: aio.Channel) -> None:
@@ -344,15 +365,6 @@ async def test_unknown_method_adds_no_series(channel: aio.Channel) -> None:
         await bogus(b"")
     assert err.value.code() is grpc.StatusCode.UNIMPLEMENTED
     assert b"Nope" not in metrics.render()
-
-
-async def _wait_for_count(method: str, code: str, target: float) -> None:
-    # The server records after the client already has its status; poll briefly.
-    for _ in range(500):
-        if _count(method, code) >= target:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{method} {code} never reached {target}")
 
 
 async def test_deadline_exceeded_is_counted(
@@ -375,11 +387,7 @@ async def test_client_cancelling_a_stream_is_counted_as_cancelled(
     await call.read()
     call.cancel()
     await _wait_for_count(STREAM, "CANCELLED", before + 1)
-    for _ in range(500):
-        if any(s.name == STREAM for s in spans.get_finished_spans()):
-            break
-        await asyncio.sleep(0.01)
-    server = next(s for s in spans.get_finished_spans() if s.name == STREAM)
+    server = await _finished_span(spans, STREAM)
     assert server.attributes is not None
     assert server.attributes["rpc.grpc.status_code"] == grpc.StatusCode.CANCELLED.value[0]
 
@@ -420,6 +428,31 @@ def test_traceparent_round_trip_and_link(spans: InMemorySpanExporter) -> None:
         pass
     deliver = _by_name(spans)["deliver"]
     assert [lk.context.span_id for lk in deliver.links] == [ctx.span_id]
+
+
+def test_stream_delivery_links_to_the_ingest_span(spans: InMemorySpanExporter) -> None:
+    with ingest_span("reports", "push", 2):
+        stored = current_traceparent()
+    assert stored
+    with _tracer.start_as_current_span(STREAM):
+        with delivery_span("reports", stored, cursor=41):
+            pass
+        with delivery_span("reports", "", cursor=42):  # stored before tracing was on
+            pass
+    by_cursor = {
+        s.attributes["smsgateway.cursor"]: s
+        for s in spans.get_finished_spans()
+        if s.name == "smsgateway.deliver reports" and s.attributes
+    }
+    ingest = _by_name(spans)["smsgateway.ingest reports"]
+    rpc = _by_name(spans)[STREAM]
+    assert ingest.attributes is not None
+    assert ingest.attributes["smsgateway.events"] == 2
+    assert ingest.context is not None and rpc.context is not None
+    linked = by_cursor[41]
+    assert [lk.context.span_id for lk in linked.links] == [ingest.context.span_id]
+    assert linked.parent is not None and linked.parent.span_id == rpc.context.span_id
+    assert not by_cursor[42].links
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -18,7 +18,7 @@ from smsgateway.upstream.client import ProviderClient
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 def deadline_of(context: Context) -> float | None:
@@ -39,7 +39,7 @@ async def _off_loop_if_large(plan: Callable[[R], SendPlan], request: R) -> SendP
     return plan(request)
 
 
-class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):
+class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignore[misc]
     """Implements `smsgateway.v1.SmsGateway`."""
 
     def __init__(self, sends: SendService, client: ProviderClient, events: EventsApi) -> None:

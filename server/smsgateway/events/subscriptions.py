@@ -294,10 +294,11 @@ async def group_member(
     The member holds at most `max_outstanding` unacknowledged events. An event
     leaves its hands when acknowledged (by any connection: acks reach the hub)
     or one `ack_deadline` after its lease expired; from the expiry on, other
-    members may claim it, and they are woken to do so. The member itself keeps
-    it counted for that grace period so it does not take its own stuck work
-    straight back. On exit (disconnect, cancel) every lease it holds is
-    released for the others.
+    members may claim it, and they are woken to do so. Keeping it counted
+    against `max_outstanding` for that grace period means a member full of
+    stuck work claims nothing more (its own expired events included) while the
+    others pick them up; a member with room may get its own back (at-least-once).
+    On exit (disconnect, cancel) every lease it holds is released for the others.
     """
     if event_filter is not None and is_empty(event_filter):
         event_filter = None

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,12 +35,14 @@ from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SpanExporter,
 )
-from opentelemetry.trace import Link, SpanContext, TraceFlags
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, TraceFlags
 
 __all__ = [
     "configure_tracing",
     "current_traceparent",
+    "delivery_span",
     "exporter_from_env",
+    "ingest_span",
     "link_from_traceparent",
     "redact_url",
     "shutdown_tracing",
@@ -48,6 +51,9 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _provider: TracerProvider | None = None
+
+# A ProxyTracer: it follows whatever provider configure_tracing() installs later.
+_events_tracer: Final = trace.get_tracer("smsgateway.events")
 
 
 def exporter_from_env(env: Mapping[str, str] | None = None) -> SpanExporter | None:
@@ -194,3 +200,36 @@ def redact_url(url: str) -> str:
         host = f"[{host}]"
     netloc = f"{host}:{port}" if port is not None else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def ingest_span(stream: str, source: str, count: int) -> AbstractContextManager[Span]:
+    """A span around ingesting one group of events; current while it is open.
+
+    Store `current_traceparent()` with the events from inside it, so that stream
+    deliveries can link back (`delivery_span`). `stream` is "reports"/"uplinks",
+    `source` "push"/"pull"; no event content goes into the span.
+    """
+    return _events_tracer.start_as_current_span(
+        f"smsgateway.ingest {stream}",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            "smsgateway.stream": stream,
+            "smsgateway.source": source,
+            "smsgateway.events": count,
+        },
+    )
+
+
+def delivery_span(stream: str, traceparent: str, cursor: int) -> AbstractContextManager[Span]:
+    """A span for delivering one stored event on a stream, linked to the span that ingested it.
+
+    Open it around turning the event into the response (not around the `yield`, which
+    waits for the subscriber). It is a child of the current span, the stream's RPC.
+    """
+    link = link_from_traceparent(traceparent) if traceparent else None
+    return _events_tracer.start_as_current_span(
+        f"smsgateway.deliver {stream}",
+        kind=SpanKind.INTERNAL,
+        links=[link] if link is not None else None,
+        attributes={"smsgateway.stream": stream, "smsgateway.cursor": cursor},
+    )
