@@ -97,6 +97,8 @@ class App:
                     report_path=s.report_callback_path,
                     uplink_path=s.uplink_callback_path,
                     max_body_bytes=s.max_push_bytes,
+                    max_items=s.max_push_items,
+                    trust_forwarded_for=s.callback_trust_forwarded_for,
                     callback_token=s.callback_token,
                     allowed_networks=tuple(
                         ipaddress.ip_network(n, strict=False) for n in s.callback_allowed_networks

@@ -78,6 +78,11 @@ class Settings:
     """SMSGW_CALLBACK_ALLOWED_NETWORKS: comma-separated CIDRs allowed to push (empty: any)."""
     max_push_bytes: int = 8 * 1024 * 1024
     """SMSGW_MAX_PUSH_BYTES: the largest push body accepted."""
+    max_push_items: int = 10_000
+    """SMSGW_MAX_PUSH_ITEMS: the most items one push may carry."""
+    callback_trust_forwarded_for: bool = False
+    """SMSGW_CALLBACK_TRUST_FORWARDED_FOR: check the allowlist against X-Forwarded-For (behind
+    an ingress that sets it)."""
     poll_enabled: bool = False
     """SMSGW_POLL_ENABLED: also pull reports and uplinks from the provider."""
     poll_interval_seconds: float = 10.0
@@ -237,6 +242,10 @@ class _Reader:
             callback_token=self.raw("SMSGW_CALLBACK_TOKEN"),
             callback_allowed_networks=networks,
             max_push_bytes=int(self.positive("SMSGW_MAX_PUSH_BYTES", d.max_push_bytes)),
+            max_push_items=int(self.positive("SMSGW_MAX_PUSH_ITEMS", d.max_push_items)),
+            callback_trust_forwarded_for=self.flag(
+                "SMSGW_CALLBACK_TRUST_FORWARDED_FOR", d.callback_trust_forwarded_for
+            ),
             poll_enabled=self.flag("SMSGW_POLL_ENABLED", d.poll_enabled),
             poll_interval_seconds=self.positive(
                 "SMSGW_POLL_INTERVAL_SECONDS", d.poll_interval_seconds

@@ -7,7 +7,9 @@ number, provider-local times) lives here too.
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -104,14 +106,25 @@ def parse_time(text: str | None, utc_offset_hours: float) -> datetime | None:
         return None
     if not isinstance(text, str):
         raise ValueError(f"time has type {type(text).__name__}, expected text")
+    stripped = text.strip()
+    # fromisoformat is ~50x faster than strptime; the regex keeps it as strict.
+    if _TIME_SHAPE.fullmatch(stripped) is None:
+        raise ValueError(f"time {text[:40]!r} is not 'yyyy-MM-dd HH:mm:ss'")
     try:
-        naive = datetime.strptime(text.strip(), _TIME_FORMAT)
+        naive = datetime.fromisoformat(stripped)
     except ValueError:
         raise ValueError(f"time {text[:40]!r} is not 'yyyy-MM-dd HH:mm:ss'") from None
-    return naive.replace(tzinfo=timezone(timedelta(hours=utc_offset_hours)))
+    return naive.replace(tzinfo=_zone(utc_offset_hours))
 
 
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+@functools.lru_cache(maxsize=8)
+def _zone(utc_offset_hours: float) -> timezone:
+    return timezone(timedelta(hours=utc_offset_hours))
+
+
+_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
