@@ -1,7 +1,7 @@
 """Event streams: push-to-subscriber latency and fan-out throughput.
 
     .venv/bin/python bench/bench_stream.py [--subscribers 1,100] [--latency-events 200]
-        [--events 4000] [--batch 100] [--synchronous FULL|NORMAL] [--uvloop] [--dir /tmp]
+        [--events 2000] [--batch 100] [--synchronous FULL|NORMAL] [--uvloop] [--dir /tmp]
 
 Everything is real: a SQLite store, the Ingestor waking the hub, a grpc.aio
 server on 127.0.0.1 and grpc.aio clients streaming `StreamDeliveryReports`.
@@ -173,7 +173,7 @@ def main() -> None:
         "--subscribers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 100]
     )
     parser.add_argument("--latency-events", type=int, default=200)
-    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--uvloop", action="store_true")

@@ -119,6 +119,8 @@ class SqliteWriter:
         # Results are released only after COMMIT returned: a caller never sees
         # success for a write that is not durable.
         for done, ok, value in results:
+            if done.done():  # the caller gave up (cancelled); the write stands
+                continue
             if ok:
                 done.set_result(value)
             else:

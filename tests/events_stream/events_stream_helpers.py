@@ -91,10 +91,12 @@ class EventsServer:
         return grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
 
     async def stop(self) -> None:
-        await self.channel.close()
+        # The app's order: streams end (members release their leases), the
+        # server drains, then the store closes.
         self.hub.close()
         await self.server.stop(grace=1.0)
         await self.store.close()
+        await self.channel.close()
 
     async def restart(self) -> None:
         await self.stop()

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
-from events_stream_helpers import EventsServer, cursors_of, follow, report
+from events_stream_helpers import EventsServer, cursors_of, follow, report, uplink
 from google.protobuf import duration_pb2
 
 from smsgateway.events.model import Stream
@@ -261,3 +261,39 @@ async def test_members_are_counted_while_connected(events: EventsServer) -> None
         await asyncio.sleep(0.02)
     assert events.hub.subscriber_count(Stream.REPORTS) == 0
     assert Counter(await events.all_cursors())  # the event itself is still stored
+
+
+async def test_shutdown_releases_what_members_hold(events: EventsServer) -> None:
+    stored = await events.reports([report() for _ in range(3)])
+    holder = join(events, deadline=600)
+    assert cursors_of(await holder.take(3)) == [e.cursor for e in stored]
+    await events.restart()  # graceful: the hub closes, members release their leases
+    got = details_of(await holder.error())
+    assert got.code == grpc.StatusCode.UNAVAILABLE and got.reason == "SHUTTING_DOWN"
+
+    # Long before the 600 s deadline, the next member gets them.
+    member = join(events, deadline=600)
+    assert cursors_of(await member.take(3)) == [e.cursor for e in stored]
+    member.cancel()
+
+
+async def test_uplink_groups_are_separate_from_report_groups(events: EventsServer) -> None:
+    reports = await events.reports([report()])
+    uplinks = await events.uplinks([uplink(), uplink()])
+    group = pb.ConsumerGroupOptions(name="billing")
+    call = follow(
+        events.stub.StreamUplinks(pb.StreamUplinksRequest(start=EARLIEST, consumer_group=group))
+    )
+    got = cursors_of(await call.take(2))
+    assert got == [e.cursor for e in uplinks]
+    acked = await events.stub.AcknowledgeEvents(
+        pb.AcknowledgeEventsRequest(
+            stream=pb.EVENT_STREAM_UPLINKS, consumer_group="billing", cursors=got
+        )
+    )
+    assert acked.acknowledged_count == 2
+    # The report group of the same name is another group.
+    member = join(events)
+    assert cursors_of(await member.take(1)) == [reports[0].cursor]
+    call.cancel()
+    member.cancel()

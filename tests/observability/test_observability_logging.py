@@ -160,8 +160,11 @@ def test_unserialisable_extra_is_rendered_and_scrubbed() -> None:
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [
-        ("Authorization: Bearer abc.def", "Authorization: *** ***"),
+        ("Authorization: Bearer abc.def", "Authorization: Bearer ***"),
         ("appid=1234567890", "appid=***"),
+        ("token:abc.def", "token:***"),
+        ("secret = s3cr3t", "secret = ***"),
+        ("token: provider refused the credentials", "token: provider refused the credentials"),
         ("tokens=5", "tokens=5"),
         ("no secrets here", "no secrets here"),
     ],

@@ -135,6 +135,23 @@ def test_status_label(code: object, label: str) -> None:
     assert metrics.status_label(code) == label
 
 
+@pytest.mark.parametrize(
+    ("code", "label"),
+    [
+        ("10000", "delivered"),
+        (10000, "delivered"),
+        (" 4 ", "failed"),
+        ("8", "rate_limited"),
+        ("9", "unknown"),
+        ("13651688564", "unknown"),
+        ("", "unknown"),
+        (None, "unknown"),
+    ],
+)
+def test_report_status_label(code: object, label: str) -> None:
+    assert metrics.report_status_label(code) == label
+
+
 def test_status_label_accepts_grpc_status_codes() -> None:
     import grpc
 

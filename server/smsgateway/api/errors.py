@@ -9,6 +9,7 @@ leaking its text to the caller.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -254,8 +255,11 @@ def handle_errors(method: F) -> F:
         async def stream(*args: Any) -> AsyncIterator[Any]:
             context = args[-1]
             try:
-                async for item in method(*args):
-                    yield item
+                # aclosing: a client that goes away ends the handler's generator
+                # (and its cleanup) now, not when it is garbage-collected.
+                async with contextlib.aclosing(method(*args)) as items:
+                    async for item in items:
+                        yield item
             except (grpc.aio.AbortError, GeneratorExit):
                 raise
             except Exception as exc:

@@ -158,9 +158,10 @@ class EventHub:
             watch._wake()
 
     def notify_group(self, stream: Stream, group: str, acked: Sequence[int] = ()) -> None:
-        """Something changed in a consumer group: cursors were acknowledged, or
-        leases expired or were released. Wakes the group's members, which drop
-        `acked` from what they hold and claim again."""
+        """Something changed in a consumer group. With `acked` (cursors were
+        acknowledged), the members holding them drop them and wake to claim
+        more; without (leases expired or were released), every member wakes to
+        claim them."""
         if self._off_loop():
             assert self._loop is not None
             self._loop.call_soon_threadsafe(self.notify_group, stream, group, tuple(acked))

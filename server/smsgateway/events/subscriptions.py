@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from smsgateway.events.hub import EventHub
 from smsgateway.events.model import (
@@ -84,7 +84,10 @@ async def resolve_start(store: EventStore, stream: Stream, start: Start) -> int:
         return await store.oldest_cursor(stream) - 1
     if start.kind is StartKind.AT_TIME:
         assert start.time is not None
-        return await store.cursor_before_time(stream, start.time)
+        # Receive times are shown rounded to the microsecond but may be kept
+        # finer: a shown time fed back as a start must still include its
+        # event. `subscribe` drops what the slack lets in too early.
+        return await store.cursor_before_time(stream, start.time - _TIME_SLACK)
     oldest = await store.oldest_cursor(stream)
     if start.cursor < oldest - 1:
         raise OutOfRangeError(stream, start.cursor, oldest)
@@ -93,6 +96,9 @@ async def resolve_start(store: EventStore, stream: Stream, start: Start) -> int:
         # Reading after it would silently skip every event up to it.
         raise CursorAheadError(stream, start.cursor, last)
     return start.cursor
+
+
+_TIME_SLACK = timedelta(microseconds=1)
 
 
 def filter_key(event_filter: EventFilter | None) -> str:

@@ -29,7 +29,9 @@ __all__ = ["JsonFormatter", "configure_logging", "scrub"]
 _SECRET_KEYS: Final = (
     r"(?:access_?token|token|secret|app_?id|password|passwd|authorization|api_?key)"
 )
-_SECRET_ASSIGN: Final = re.compile(rf"(?i)\b({_SECRET_KEYS})(\s*[=:]\s*)(?![\"'\s])([^&\s,;\"')]+)")
+# `key=value` with optional spaces, or `key:value` without: "token: provider refused…"
+# is an endpoint name followed by prose, not a credential.
+_SECRET_ASSIGN: Final = re.compile(rf"(?i)\b({_SECRET_KEYS})(\s*=\s*|:)(?![\"'\s])([^&\s,;\"')]+)")
 _SECRET_JSON: Final = re.compile(rf"(?i)([\"']{_SECRET_KEYS}[\"']\s*:\s*)([\"'])(.*?)(\2)")
 _SECRET_NAME: Final = re.compile(rf"(?i){_SECRET_KEYS}")
 _BEARER: Final = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")

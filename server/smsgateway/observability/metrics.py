@@ -59,6 +59,7 @@ __all__ = [
     "MetricsUpstreamObserver",
     "bind_token_expiry",
     "render",
+    "report_status_label",
     "start_metrics_server",
     "status_label",
 ]
@@ -296,7 +297,10 @@ _precreate_closed_series()
 
 
 def status_label(code: object) -> str:
-    """The `code` label for a gRPC status: a `grpc.StatusCode`, its int value, or None (OK).
+    """The `code` label of `smsgateway_grpc_requests_total` for a gRPC status.
+
+    `code` is a `grpc.StatusCode`, its int value, or None (OK). Not for provider codes:
+    see `report_status_label`.
 
     Anything unrecognised maps to "UNKNOWN", so a bad value can never add a series.
     """
@@ -309,6 +313,31 @@ def status_label(code: object) -> str:
     if isinstance(value, int):
         return _GRPC_CODE_NAMES.get(value, "UNKNOWN")
     return "UNKNOWN"
+
+
+# Delivery-report codes of the provider (upstream NOTES: 10000 received by the handset;
+# 1 submit failed, 4 failed, 5 blocked word, 6 review rejected, 7 black/white list,
+# 8 over frequency, 9 unknown), as `status` label values. Mirrors the API's
+# DeliveryStatus mapping; kept here because observability must not import the API.
+_REPORT_STATUS_BY_CODE: Final[dict[str, str]] = {
+    "10000": "delivered",
+    "1": "submit_failed",
+    "4": "failed",
+    "5": "blocked_word",
+    "6": "review_rejected",
+    "7": "blocklisted",
+    "8": "rate_limited",
+    "9": "unknown",
+}
+
+
+def report_status_label(provider_code: object) -> str:
+    """The `status` label of `smsgateway_delivery_reports_total` for a provider report code.
+
+    Accepts the code as text or number (the provider sends both); any code outside the
+    documented set is "unknown", so provider surprises cannot add series.
+    """
+    return _REPORT_STATUS_BY_CODE.get(str(provider_code).strip(), "unknown")
 
 
 def _bounded(value: str, allowed: frozenset[str]) -> str:
