@@ -40,18 +40,24 @@ def _raise_if_any(violations: list[Violation]) -> None:
         raise invalid_argument([FieldViolation(v.field, v.description) for v in violations])
 
 
-def plan_send(request: pb.SendSmsRequest) -> SendPlan:
-    """Validate and normalise a `SendSmsRequest`."""
+def _plan(
+    request: pb.SendSmsRequest | pb.SendTemplateSmsRequest,
+    method: str,
+    extra: list[Violation],
+    template_id: str | None = None,
+    params_json: str | None = None,
+) -> SendPlan:
+    """The checks both sends share, plus `extra`; one error listing every violation."""
     numbers = normalize_phone_numbers(request.phone_numbers)
     violations = list(numbers.violations)
     violations += validate_sign(request.sign)
     content, content_violations = prepare_content(request.sign, request.content)
-    violations += content_violations
+    violations += content_violations + extra
     violations += _kind_violations(request.kind)
     violations += _request_id_violations(request.request_id)
     _raise_if_any(violations)
     return SendPlan(
-        method="SendSms",
+        method=method,
         request_id=request.request_id or str(uuid.uuid4()),
         fingerprint=SendPlan.fingerprint_of(request),
         phone_numbers=numbers.numbers,
@@ -59,31 +65,23 @@ def plan_send(request: pb.SendSmsRequest) -> SendPlan:
         content=content,
         kind=request.kind,
         segments=estimate_segments(content),
+        template_id=template_id,
+        params_json=params_json,
     )
+
+
+def plan_send(request: pb.SendSmsRequest) -> SendPlan:
+    """Validate and normalise a `SendSmsRequest`."""
+    return _plan(request, "SendSms", [])
 
 
 def plan_template_send(request: pb.SendTemplateSmsRequest) -> SendPlan:
     """Validate and normalise a `SendTemplateSmsRequest`."""
-    numbers = normalize_phone_numbers(request.phone_numbers)
-    violations = list(numbers.violations)
-    violations += validate_sign(request.sign)
-    violations += validate_template_id(request.template_id)
     params, params_violations = validate_template_params(request.template_params_json)
-    violations += params_violations
-    content, content_violations = prepare_content(request.sign, request.content)
-    violations += content_violations
-    violations += _kind_violations(request.kind)
-    violations += _request_id_violations(request.request_id)
-    _raise_if_any(violations)
-    return SendPlan(
-        method="SendTemplateSms",
-        request_id=request.request_id or str(uuid.uuid4()),
-        fingerprint=SendPlan.fingerprint_of(request),
-        phone_numbers=numbers.numbers,
-        sign=request.sign,
-        content=content,
-        kind=request.kind,
-        segments=estimate_segments(content),
+    return _plan(
+        request,
+        "SendTemplateSms",
+        validate_template_id(request.template_id) + params_violations,
         template_id=request.template_id,
         params_json=params,
     )
