@@ -195,7 +195,9 @@ class App:
             async def fetch_balance() -> Decimal:
                 return (await client.balance()).amount
 
-            refresher = BalanceRefresher(fetch_balance, s.balance_refresh_seconds)
+            refresher = BalanceRefresher(
+                fetch_balance, s.balance_refresh_seconds, alert_threshold=s.balance_alert_threshold
+            )
             refresher.start()
             stack.push_async_callback(refresher.stop)
 
@@ -299,7 +301,7 @@ def _on_stored(hub: EventHub, stream: Stream, events: Sequence[StoredEvent]) -> 
     for event in events:
         if isinstance(event, StoredReport):
             metrics.REPORTS.labels(
-                event.source.value, metrics.status_label(event.report.provider_code)
+                event.source.value, metrics.report_status_label(event.report.provider_code)
             ).inc()
         elif isinstance(event, StoredUplink):
             metrics.UPLINKS.labels(event.source.value).inc()

@@ -10,12 +10,23 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
 
 DEFAULT_OPT_OUT_KEYWORDS = frozenset({"T", "TD", "N", "退订", "退"})
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
 
 
 class ConfigError(Exception):
@@ -68,6 +79,8 @@ class Settings:
     """SMSGW_PROVIDER_UTC_OFFSET_HOURS: zone of the provider timestamps (China Standard Time)."""
     balance_refresh_seconds: float = 300.0
     """SMSGW_BALANCE_REFRESH_SECONDS: how often the balance metric is refreshed (0 disables)."""
+    balance_alert_threshold: Decimal = Decimal("100")
+    """SMSGW_BALANCE_ALERT_THRESHOLD: exported as a gauge; the low-balance alert fires below it."""
     report_callback_path: str = "/callbacks/delivery-reports"
     """SMSGW_REPORT_CALLBACK_PATH: where the provider pushes delivery reports."""
     uplink_callback_path: str = "/callbacks/uplinks"
@@ -236,6 +249,9 @@ class _Reader:
             ),
             balance_refresh_seconds=self.positive(
                 "SMSGW_BALANCE_REFRESH_SECONDS", d.balance_refresh_seconds, allow_zero=True
+            ),
+            balance_alert_threshold=self.parse(
+                "SMSGW_BALANCE_ALERT_THRESHOLD", d.balance_alert_threshold, _decimal, "a number"
             ),
             report_callback_path=report_path,
             uplink_callback_path=uplink_path,

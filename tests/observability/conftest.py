@@ -2,7 +2,8 @@
 
 OpenTelemetry allows the global provider to be set once per process, so the first
 test that needs spans installs an SDK provider (unless another area already did) and
-attaches one in-memory exporter to it; each test starts from an empty exporter.
+attaches one gated in-memory exporter to it. Spans are collected only while a test
+holds the `spans` fixture, so other areas' tests in the same session pay no memory.
 """
 
 from __future__ import annotations
@@ -11,28 +12,42 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-_exporter: InMemorySpanExporter | None = None
+
+class _GatedProcessor(SpanProcessor):
+    """Hands finished spans to the exporter only while a test is collecting."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self.exporter = exporter
+        self.active = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.active:
+            self.exporter.export((span,))
 
 
-def _shared_exporter() -> InMemorySpanExporter:
-    global _exporter
-    if _exporter is None:
+_processor: _GatedProcessor | None = None
+
+
+def _shared_processor() -> _GatedProcessor:
+    global _processor
+    if _processor is None:
         provider = trace.get_tracer_provider()
         if not isinstance(provider, TracerProvider):
             provider = TracerProvider()
             trace.set_tracer_provider(provider)
-        _exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(_exporter))
-    return _exporter
+        _processor = _GatedProcessor(InMemorySpanExporter())
+        provider.add_span_processor(_processor)
+    return _processor
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = _shared_exporter()
-    exporter.clear()
-    yield exporter
-    exporter.clear()
+    processor = _shared_processor()
+    processor.exporter.clear()
+    processor.active = True
+    yield processor.exporter
+    processor.active = False
+    processor.exporter.clear()

@@ -64,6 +64,7 @@ from smsgateway.events.subscriptions import (
     subscribe,
 )
 from smsgateway.messaging import normalize_phone_number, phone_number_problem, validate_sign
+from smsgateway.observability.tracing import delivery_span
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -147,7 +148,9 @@ class EventsApi:
         async with aclosing(self._events(plan)) as events:
             async for event in events:
                 assert isinstance(event, StoredReport)
-                yield self._responses.report(event)
+                with delivery_span(Stream.REPORTS.value, event.traceparent, event.cursor):
+                    report = self._responses.report(event)
+                yield report
 
     @handle_errors
     async def stream_uplinks(
@@ -160,7 +163,9 @@ class EventsApi:
         async with aclosing(self._events(plan)) as events:
             async for event in events:
                 assert isinstance(event, StoredUplink)
-                yield self._responses.uplink(event)
+                with delivery_span(Stream.UPLINKS.value, event.traceparent, event.cursor):
+                    uplink = self._responses.uplink(event)
+                yield uplink
 
     def _stream_plan(
         self,

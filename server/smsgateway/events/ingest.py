@@ -23,8 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from opentelemetry import trace
-
 from smsgateway.events.lenient_json import LenientJSONError, loads_lenient
 from smsgateway.events.model import (
     AppendResult,
@@ -38,6 +36,7 @@ from smsgateway.events.model import (
 from smsgateway.events.optout import OptOutRules
 from smsgateway.messaging.phones import normalize_phone_number
 from smsgateway.observability import metrics
+from smsgateway.observability.tracing import current_traceparent, ingest_span
 from smsgateway.upstream.models import parse_report_item, parse_uplink_item
 
 _log = logging.getLogger(__name__)
@@ -104,14 +103,6 @@ def _normalise_phone(text: str) -> str:
     return normalize_phone_number(text) or text
 
 
-def current_traceparent() -> str:
-    """W3C traceparent of the current span ("" when there is none)."""
-    context = trace.get_current_span().get_span_context()
-    if not context.is_valid:
-        return ""
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
-
-
 class Ingestor:
     """Normalises, de-duplicates (via the store), stores and announces events."""
 
@@ -138,7 +129,8 @@ class Ingestor:
         reports = [self._normalise_report(r) for r in items]
         started = time.perf_counter()
         try:
-            result = await self._store.append_reports(reports, source, current_traceparent())
+            with ingest_span(Stream.REPORTS.value, source.value, len(reports)):
+                result = await self._store.append_reports(reports, source, current_traceparent())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -155,9 +147,10 @@ class Ingestor:
         )
         started = time.perf_counter()
         try:
-            result = await self._store.append_uplinks(
-                uplinks, source, opt_out_keys, current_traceparent()
-            )
+            with ingest_span(Stream.UPLINKS.value, source.value, len(uplinks)):
+                result = await self._store.append_uplinks(
+                    uplinks, source, opt_out_keys, current_traceparent()
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
