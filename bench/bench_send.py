@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import grpc
 
@@ -39,24 +40,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 async def wait_ready(target: str, proc: subprocess.Popen[bytes]) -> None:
     async with grpc.aio.insecure_channel(target) as channel:
         stub = smsgateway_pb2_grpc.SmsGatewayStub(channel)
+        last: grpc.aio.AioRpcError | None = None
         for _ in range(300):
             if proc.poll() is not None:
                 raise SystemExit("gateway exited during start-up")
             try:
                 await stub.GetBalance(pb.GetBalanceRequest(), timeout=1)
                 return
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as exc:
+                last = exc
                 await asyncio.sleep(0.1)
-    raise SystemExit("gateway did not become ready")
+    detail = f": {last.code()} {last.details()}" if last else ""
+    raise SystemExit(f"gateway did not become ready{detail}")
 
 
 async def load(target: str, seconds: float, concurrency: int, recipients: int) -> tuple[int, int]:
@@ -96,6 +101,9 @@ def main() -> None:
     parser.add_argument(
         "--tracing", action="store_true", help="trace every call (console exporter to /dev/null)"
     )
+    parser.add_argument(
+        "--floor", action="store_true", help="measure bench/floor_server.py instead of the gateway"
+    )
     args = parser.parse_args()
 
     sandbox_port, grpc_port = free_port(), free_port()
@@ -110,6 +118,8 @@ def main() -> None:
             str(sandbox_port),
             "--report-delay",
             "3600",
+            "--app-id",
+            "benchapp",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -117,7 +127,7 @@ def main() -> None:
     env = {
         **os.environ,
         "SMSGW_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
-        "SMSGW_APP_ID": "sandbox-app",
+        "SMSGW_APP_ID": "benchapp",
         "SMSGW_SECRET": "sandbox-secret",
         "SMSGW_BIND_HOST": "127.0.0.1",
         "SMSGW_GRPC_PORT": str(grpc_port),
@@ -130,8 +140,13 @@ def main() -> None:
     }
     if args.tracing:
         env["OTEL_TRACES_EXPORTER"] = "console"  # spans serialised to /dev/null
+    command = [sys.executable, "-m", "smsgateway", "serve"]
+    if args.floor:
+        floor = str(Path(__file__).with_name("floor_server.py"))
+        url = env["SMSGW_UPSTREAM_URL"]
+        command = [sys.executable, floor, str(grpc_port), url, "benchapp", "sandbox-secret"]
     gateway = subprocess.Popen(
-        [sys.executable, "-m", "smsgateway", "serve"],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -153,8 +168,11 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
     elapsed = t1 - t0
-    cpu_us = (cpu1 - cpu0) / max(ok, 1) * 1e6
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    cpu_us = (user + system) / max(ok, 1) * 1e6
     mode = "off" if args.no_instrumentation else ("on+tracing" if args.tracing else "on")
+    if args.floor:
+        mode = "n/a (FLOOR: bare grpc.aio + one aiohttp POST)"
     print(
         f"instrumentation={mode} recipients/send={args.recipients} "
         f"concurrency={args.concurrency}\n"
@@ -162,7 +180,8 @@ def main() -> None:
         f"({ok} ok, {failed} failed in {elapsed:.1f}s)\n"
         f"  gateway CPU/send   {cpu_us:10.0f} µs   (floor ~{FLOOR_US:.0f} µs; "
         f"ratio {cpu_us / FLOOR_US:.2f}x)\n"
-        f"  gateway CPU util   {(cpu1 - cpu0) / elapsed * 100:10.0f} %"
+        f"  of which system    {system / max(ok, 1) * 1e6:10.0f} µs\n"
+        f"  gateway CPU util   {(user + system) / elapsed * 100:10.0f} %"
     )
 
 

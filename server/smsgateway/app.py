@@ -157,6 +157,7 @@ class App:
         await idempotency.open()
         stack.push_async_callback(idempotency.close)
         sends = SendService(client, idempotency, store, max_concurrent_calls=s.max_concurrent_calls)
+        stack.push_async_callback(sends.close)
         events_api = EventsApi(store, hub)
 
         server = grpc.aio.server(

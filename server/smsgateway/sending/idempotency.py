@@ -9,14 +9,19 @@ between, the record still says "unknown" and a retry never repeats that call.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from smsgateway.sqlite_writer import SqliteWriter
 from smsgateway.v1 import smsgateway_pb2 as pb
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -60,9 +65,13 @@ class IdempotencyStore:
     def __init__(
         self, path: Path, *, ttl_seconds: float, clock: Callable[[], float] = time.time
     ) -> None:
-        self._writer = SqliteWriter(path)
+        # WAL + NORMAL survives a process crash (SIGKILL); only an OS crash or a
+        # power cut may lose the last commits. FULL costs an fsync per group.
+        self._writer = SqliteWriter(path, synchronous="NORMAL")
         self._ttl = ttl_seconds
         self._clock = clock
+        self._outcomes: list[_Outcome] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Start the writer and create the schema."""
@@ -70,89 +79,81 @@ class IdempotencyStore:
 
     async def close(self) -> None:
         """Finish pending writes and close."""
+        if self._flusher is not None:
+            await self._flusher
         await self._writer.stop()
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+        # Every operation first applies the outcomes recorded so far, so that
+        # nothing reads a record older than what this process already knows.
+        outcomes, self._outcomes = self._outcomes, []
+        if not outcomes:
+            return self._writer.run(fn)
+
+        def with_outcomes(conn: sqlite3.Connection) -> T:
+            conn.executemany(_UPDATE_CALL, outcomes)
+            return fn(conn)
+
+        return self._writer.run(with_outcomes)
 
     async def get(self, request_id: str) -> SendRecord | None:
         """The live record of a request_id, or None (expired records do not count)."""
         oldest = self._clock() - self._ttl
+        return await self._run(lambda conn: _read(conn, request_id, oldest))
 
-        def read(conn: sqlite3.Connection) -> SendRecord | None:
-            row = conn.execute(
-                "SELECT fingerprint, header FROM sends WHERE request_id = ? AND created_at >= ?",
-                (request_id, oldest),
-            ).fetchone()
-            if row is None:
-                return None
-            response = pb.SendSmsResponse.FromString(row[1])
-            for idx, numbers, outcome, biz_id, code, message in conn.execute(
-                "SELECT idx, phone_numbers, outcome, biz_id, provider_code, message"
-                " FROM send_calls WHERE request_id = ? ORDER BY idx",
-                (request_id,),
-            ):
-                response.calls.add(
-                    index=idx,
-                    phone_numbers=numbers.split(",") if numbers else [],
-                    outcome=outcome,
-                    biz_id=biz_id,
-                    provider_code=code,
-                    message=message,
-                )
-            return SendRecord(request_id, row[0], response)
+    async def claim(
+        self, request_id: str, fingerprint: bytes, response: pb.SendSmsResponse
+    ) -> SendRecord | None:
+        """Record a new send with its planned calls, in one durable step with the lookup.
 
-        return await self._writer.run(read)
+        Returns None when the send is new (now recorded), or the live record that
+        already holds this request_id (nothing written).
+        """
+        now = self._clock()
+        oldest = now - self._ttl
+        header_blob, rows = _rows(request_id, response)
+
+        def claim(conn: sqlite3.Connection) -> SendRecord | None:
+            existing = _read(conn, request_id, oldest)
+            if existing is None:
+                _insert(conn, request_id, fingerprint, header_blob, rows, now)
+            return existing
+
+        return await self._run(claim)
 
     async def create(
         self, request_id: str, fingerprint: bytes, response: pb.SendSmsResponse
     ) -> None:
-        """Record a new send with its planned calls (replacing an expired record)."""
+        """Record a send with its planned calls, replacing any record of the id."""
         now = self._clock()
-        header = pb.SendSmsResponse()
-        header.CopyFrom(response)
-        del header.calls[:]
-        header_blob = header.SerializeToString()
-        rows = [
-            (
-                request_id,
-                c.index,
-                ",".join(c.phone_numbers),
-                c.outcome,
-                c.biz_id,
-                c.provider_code,
-                c.message,
-            )
-            for c in response.calls
-        ]
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM send_calls WHERE request_id = ?", (request_id,))
-            conn.execute(
-                "INSERT OR REPLACE INTO sends (request_id, fingerprint, header, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (request_id, fingerprint, header_blob, now),
-            )
-            conn.executemany("INSERT INTO send_calls VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-
-        await self._writer.run(write)
+        header_blob, rows = _rows(request_id, response)
+        await self._run(lambda conn: _insert(conn, request_id, fingerprint, header_blob, rows, now))
 
     async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
-        """Record one call's outcome; durable when this returns."""
-        values = (
-            call.outcome,
-            call.biz_id,
-            call.provider_code,
-            call.message,
-            request_id,
-            call.index,
-        )
+        """Record one call's state; durable when this returns."""
+        values = _outcome(request_id, call)
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE send_calls SET outcome = ?, biz_id = ?, provider_code = ?, message = ?"
-                " WHERE request_id = ? AND idx = ?",
-                values,
-            )
+            conn.execute(_UPDATE_CALL, values)
 
-        await self._writer.run(write)
+        await self._run(write)
+
+    def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:
+        """Record a finished call's outcome soon, batched with others; not awaited.
+
+        Until it is written the call stays "in flight" (unknown) in the database,
+        so a crash in between makes a retry report it as unknown: never sent twice.
+        """
+        self._outcomes.append(_outcome(request_id, call))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._outcomes:
+            try:
+                await self._run(lambda conn: None)
+            except Exception:
+                log.exception("recording send outcomes failed; they stay 'in flight'")
 
     async def prune(self) -> int:
         """Forget records older than the TTL; return how many."""
@@ -166,4 +167,83 @@ class IdempotencyStore:
             )
             return conn.execute("DELETE FROM sends WHERE created_at < ?", (oldest,)).rowcount
 
-        return await self._writer.run(delete)
+        return await self._run(delete)
+
+
+_Row = tuple[str, int, str, int, str, str, str]
+_Outcome = tuple[int, str, str, str, str, int]
+_UPDATE_CALL = (
+    "UPDATE send_calls SET outcome = ?, biz_id = ?, provider_code = ?, message = ?"
+    " WHERE request_id = ? AND idx = ?"
+)
+
+
+def _outcome(request_id: str, call: pb.UpstreamCall) -> _Outcome:
+    return (
+        int(call.outcome),
+        call.biz_id,
+        call.provider_code,
+        call.message,
+        request_id,
+        call.index,
+    )
+
+
+def _rows(request_id: str, response: pb.SendSmsResponse) -> tuple[bytes, list[_Row]]:
+    header = pb.SendSmsResponse()
+    header.CopyFrom(response)
+    del header.calls[:]
+    rows = [
+        (
+            request_id,
+            c.index,
+            ",".join(c.phone_numbers),
+            int(c.outcome),
+            c.biz_id,
+            c.provider_code,
+            c.message,
+        )
+        for c in response.calls
+    ]
+    return header.SerializeToString(), rows
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    request_id: str,
+    fingerprint: bytes,
+    header_blob: bytes,
+    rows: list[_Row],
+    now: float,
+) -> None:
+    conn.execute("DELETE FROM send_calls WHERE request_id = ?", (request_id,))
+    conn.execute(
+        "INSERT OR REPLACE INTO sends (request_id, fingerprint, header, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (request_id, fingerprint, header_blob, now),
+    )
+    conn.executemany("INSERT INTO send_calls VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _read(conn: sqlite3.Connection, request_id: str, oldest: float) -> SendRecord | None:
+    row = conn.execute(
+        "SELECT fingerprint, header FROM sends WHERE request_id = ? AND created_at >= ?",
+        (request_id, oldest),
+    ).fetchone()
+    if row is None:
+        return None
+    response = pb.SendSmsResponse.FromString(row[1])
+    for idx, numbers, outcome, biz_id, code, message in conn.execute(
+        "SELECT idx, phone_numbers, outcome, biz_id, provider_code, message"
+        " FROM send_calls WHERE request_id = ? ORDER BY idx",
+        (request_id,),
+    ):
+        response.calls.add(
+            index=idx,
+            phone_numbers=numbers.split(",") if numbers else [],
+            outcome=outcome,
+            biz_id=biz_id,
+            provider_code=code,
+            message=message,
+        )
+    return SendRecord(request_id, row[0], response)

@@ -112,6 +112,11 @@ class SendService:
         self._events = events
         self._max_concurrent_calls = max_concurrent_calls
         self._running: dict[str, _Running] = {}
+        self._sent_log = _SentLog(events)
+
+    async def close(self) -> None:
+        """Finish background writes (call after the gRPC server stopped)."""
+        await self._sent_log.close()
 
     async def send(self, plan: SendPlan, deadline: float | None) -> pb.SendSmsResponse:
         """Send, or replay the earlier answer; raise `SendFailedError` on partial failure."""
@@ -131,26 +136,30 @@ class SendService:
         return await asyncio.shield(task)
 
     async def _execute(self, plan: SendPlan, deadline: float | None) -> pb.SendSmsResponse:
-        record = await self._idempotency.get(plan.request_id)
-        if record is not None:
+        response = await self._plan(plan)
+        # The first calls start at once: record them "in flight" together with
+        # the claim, which saves a durable write per call on the common path.
+        premarked = response.calls[: self._max_concurrent_calls]
+        for call in premarked:
+            _mark_in_flight(call)
+        record = await self._idempotency.claim(plan.request_id, plan.fingerprint, response)
+        if record is None:
+            pending, marked = list(response.calls), {c.index for c in premarked}
+        else:
             if record.fingerprint != plan.fingerprint:
                 raise RequestIdConflictError(plan.request_id)
             response = record.response
-            pending = [c for c in response.calls if c.outcome in _RETRYABLE]
+            pending, marked = [c for c in response.calls if c.outcome in _RETRYABLE], set()
             if not pending:
                 metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
                 return _finish(_replayed(response))
-        else:
-            response = await self._plan(plan)
-            await self._idempotency.create(plan.request_id, plan.fingerprint, response)
-            pending = list(response.calls)
 
         limit = asyncio.Semaphore(self._max_concurrent_calls)
         accepted: list[SentBatch] = []
 
         async def run(call: pb.UpstreamCall) -> None:
             async with limit:
-                await self._call(plan, call, deadline)
+                await self._call(plan, call, deadline, recorded=call.index in marked)
             if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
                 accepted.append(
                     SentBatch(
@@ -163,8 +172,7 @@ class SendService:
                 )
 
         await asyncio.gather(*(run(call) for call in pending))
-        if accepted:
-            await self._events.record_sends(accepted)
+        self._sent_log.add(accepted)
         self._count(plan, pending)
         return _finish(response)
 
@@ -188,12 +196,14 @@ class SendService:
             response.calls.add(index=index, phone_numbers=batch, outcome=pb.CALL_OUTCOME_NOT_SENT)
         return response
 
-    async def _call(self, plan: SendPlan, call: pb.UpstreamCall, deadline: float | None) -> None:
+    async def _call(
+        self, plan: SendPlan, call: pb.UpstreamCall, deadline: float | None, *, recorded: bool
+    ) -> None:
         # Durably "unknown" before the request leaves: a crash from here on
         # must never lead to sending this call again.
-        call.outcome = pb.CALL_OUTCOME_UNKNOWN
-        call.message = "in flight"
-        await self._idempotency.update_call(plan.request_id, call)
+        if not recorded:
+            _mark_in_flight(call)
+            await self._idempotency.update_call(plan.request_id, call)
         try:
             if plan.template_id is not None:
                 receipt = await self._client.send_template(
@@ -224,14 +234,14 @@ class SendService:
             call.message = str(exc)
         except asyncio.CancelledError:
             call.message = "cancelled while in flight; outcome unknown"
-            await asyncio.shield(self._idempotency.update_call(plan.request_id, call))
+            self._idempotency.record_outcome(plan.request_id, call)
             raise
         else:
             call.outcome = pb.CALL_OUTCOME_ACCEPTED
             call.biz_id = receipt.biz_id
             call.provider_code = receipt.code
             call.message = receipt.message
-        await self._idempotency.update_call(plan.request_id, call)
+        self._idempotency.record_outcome(plan.request_id, call)
         if call.outcome != pb.CALL_OUTCOME_ACCEPTED:
             log.warning(
                 "provider call %d of request %s: %s (%s)",
@@ -250,6 +260,48 @@ class SendService:
             metrics.RECIPIENTS.labels(kind, outcome).inc(len(call.phone_numbers))
             if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
                 metrics.SEGMENTS.labels(kind).inc(plan.segments * len(call.phone_numbers))
+
+
+def _mark_in_flight(call: pb.UpstreamCall) -> None:
+    call.outcome = pb.CALL_OUTCOME_UNKNOWN
+    call.message = "in flight"
+
+
+_SENT_LOG_LINGER_SECONDS = 0.05
+
+
+class _SentLog:
+    """Records accepted calls in the event store in the background, many sends per write.
+
+    The record only serves GetSendStatus and the sign filter of reports, so it
+    need not delay the caller's answer.
+    """
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._pending: list[SentBatch] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, batches: Sequence[SentBatch]) -> None:
+        if not batches:
+            return
+        self._pending.extend(batches)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._pending:
+            # Linger briefly: under load one write then carries many sends.
+            await asyncio.sleep(_SENT_LOG_LINGER_SECONDS)
+            batches, self._pending = self._pending, []
+            try:
+                await self._store.record_sends(batches)
+            except Exception:
+                log.exception("recording %d accepted calls failed", len(batches))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await self._task
 
 
 def _replayed(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
