@@ -172,8 +172,15 @@ class SmsGatewayServicer:
         held by a member that disconnects, is delivered to another member
         (at-least-once). The group's position survives restarts.
 
-        A start cursor older than the retained history fails with `OUT_OF_RANGE`;
-        the oldest available cursor is in `ErrorInfo.metadata["oldest_cursor"]`.
+        A start cursor older than the retained history fails with `OUT_OF_RANGE`
+        (reason `CURSOR_OUT_OF_RANGE`); the oldest available cursor is in
+        `ErrorInfo.metadata["oldest_cursor"]`. A cursor newer than the newest
+        event fails with `OUT_OF_RANGE` (reason `CURSOR_AHEAD`,
+        `metadata["last_cursor"]`), so that a cursor from another store never
+        silently skips events. A subscriber that falls behind retention while
+        streaming gets `OUT_OF_RANGE` too. When the server shuts down, streams end
+        with `UNAVAILABLE` (reason `SHUTTING_DOWN`, with `RetryInfo`): reconnect
+        after the last cursor received.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
