@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import grpc
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
+from testkit.ports import free_port
 
 
 async def first(stream, n: int, within: float = 15.0) -> list:
@@ -92,12 +92,6 @@ async def test_opt_out_uplink_suppresses_marketing_only(gateway) -> None:
     )
     (uplink,) = [u.uplink for u in await first(uplinks, 1)]
     assert uplink.opt_out and uplink.sign == "Demo" and uplink.phone_number == "13800000001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
+from testkit.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUF = ROOT / "node_modules" / ".bin" / "buf"
@@ -82,12 +82,6 @@ async def test_buf_curl_lists_and_calls_through_reflection(gateway) -> None:
     reply = json.loads(called.stdout)
     assert reply["calls"][0]["outcome"] == "CALL_OUTCOME_ACCEPTED"
     assert len(reply["calls"][0]["bizId"]) == 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_sigterm_drains_in_flight_calls_then_exits(tmp_path: Path) -> None:
