@@ -120,6 +120,8 @@ def main() -> None:
             "3600",
             "--app-id",
             "benchapp",
+            "--balance",
+            "1000000000",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
