@@ -145,6 +145,7 @@ class SendService:
         record = await self._idempotency.claim(plan.request_id, plan.fingerprint, response)
         if record is None:
             pending, marked = list(response.calls), {c.index for c in premarked}
+            metrics.SUPPRESSED.inc(len(response.suppressed_phone_numbers))
         else:
             if record.fingerprint != plan.fingerprint:
                 raise RequestIdConflictError(plan.request_id)
@@ -184,7 +185,6 @@ class SendService:
             if blocked:
                 suppressed = [n for n in numbers if n in blocked]
                 numbers = [n for n in numbers if n not in blocked]
-                metrics.SUPPRESSED.inc(len(suppressed))
         response = pb.SendSmsResponse(
             request_id=plan.request_id,
             recipient_count=len(plan.phone_numbers),
