@@ -267,14 +267,12 @@ def _mark_in_flight(call: pb.UpstreamCall) -> None:
     call.message = "in flight"
 
 
-_SENT_LOG_LINGER_SECONDS = 0.05
-
-
 class _SentLog:
-    """Records accepted calls in the event store in the background, many sends per write.
+    """Records accepted calls in the event store in the background; sends that finish
+    while a write is under way share the next one.
 
     The record only serves GetSendStatus and the sign filter of reports, so it
-    need not delay the caller's answer.
+    need not delay the caller's answer (it lands within milliseconds).
     """
 
     def __init__(self, store: EventStore) -> None:
@@ -291,8 +289,6 @@ class _SentLog:
 
     async def _flush(self) -> None:
         while self._pending:
-            # Linger briefly: under load one write then carries many sends.
-            await asyncio.sleep(_SENT_LOG_LINGER_SECONDS)
             batches, self._pending = self._pending, []
             try:
                 await self._store.record_sends(batches)

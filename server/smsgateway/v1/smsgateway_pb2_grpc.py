@@ -207,7 +207,8 @@ class SmsGatewayServicer:
         """Returns the delivery status of every recipient of one provider call
         (bizId). Recipients without a report yet are `DELIVERY_STATUS_PENDING`.
         Fails with `NOT_FOUND` when the bizId is neither in the send log nor in
-        any stored report.
+        any stored report. A send's bizIds enter the send log within milliseconds
+        after the send returned.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
