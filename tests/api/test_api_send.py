@@ -180,3 +180,21 @@ async def test_balance_falls_with_billed_segments(gateway) -> None:
     await gateway.stub.SendSms(send_request(phone_numbers=numbers(3), content="长" * 100))
     after = Decimal((await gateway.stub.GetBalance(pb.GetBalanceRequest())).balance)
     assert before - after == Decimal("0.05") * 2 * 3
+
+
+async def test_request_id_of_a_plain_send_cannot_be_reused_for_a_template_send(gateway) -> None:
+    request_id = str(uuid.uuid4())
+    await gateway.stub.SendSms(send_request(request_id=request_id))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gateway.stub.SendTemplateSms(
+            pb.SendTemplateSmsRequest(
+                phone_numbers=["13651688564"],
+                sign="圆通快递",
+                template_id="1192360392260608",
+                template_params_json="{}",
+                content="你的快件56682551825已签收，谢谢使用",
+                request_id=request_id,
+            )
+        )
+    assert details_of(caught.value).code == grpc.StatusCode.ALREADY_EXISTS
+    assert gateway.sandbox.requests["/sms/sendTemplate"] == 0

@@ -64,11 +64,13 @@ class SendPlan:
 
     @staticmethod
     def fingerprint_of(request: pb.SendSmsRequest | pb.SendTemplateSmsRequest) -> bytes:
-        """Hash of the request without its request_id (deterministic serialization)."""
+        """Hash of the request's type and fields, request_id left out."""
         copy: Any = type(request)()
         copy.CopyFrom(request)
         copy.request_id = ""
-        return hashlib.sha256(copy.SerializeToString(deterministic=True)).digest()
+        digest = hashlib.sha256(request.DESCRIPTOR.full_name.encode())
+        digest.update(copy.SerializeToString(deterministic=True))
+        return digest.digest()
 
 
 class SendFailedError(Exception):
