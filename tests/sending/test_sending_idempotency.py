@@ -30,7 +30,7 @@ async def test_progress_survives_a_restart_and_in_flight_stays_unknown(tmp_path:
     store = IdempotencyStore(path, ttl_seconds=60)
     await store.open()
     response = planned(3)
-    await store.create("r1", b"fp", response)
+    assert await store.claim("r1", b"fp", response) is None
     accepted = pb.UpstreamCall(
         index=0,
         phone_numbers=["13800000000"],
@@ -60,14 +60,14 @@ async def test_records_expire_after_the_ttl(tmp_path: Path) -> None:
     clock = Clock()
     store = IdempotencyStore(tmp_path / "idem.db", ttl_seconds=60, clock=clock)
     await store.open()
-    await store.create("r1", b"fp", planned(1))
+    assert await store.claim("r1", b"fp", planned(1)) is None
     clock.now += 59
     assert await store.get("r1") is not None
     clock.now += 2
     assert await store.get("r1") is None
     assert await store.prune() == 1
     # An expired id can be used again from scratch.
-    await store.create("r1", b"other", planned(2))
+    assert await store.claim("r1", b"other", planned(2)) is None
     record = await store.get("r1")
     assert record is not None and len(record.response.calls) == 2
     await store.close()

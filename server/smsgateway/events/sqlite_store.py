@@ -248,12 +248,16 @@ def _filter_sql(stream: Stream, event_filter: EventFilter | None) -> tuple[str, 
         if event_filter.biz_ids:
             clauses.append("biz_id IN (SELECT value FROM json_each(?))")
             params.append(_json_list(event_filter.biz_ids))
-        if event_filter.phone_numbers:
-            clauses.append("phone IN (SELECT value FROM json_each(?))")
-            params.append(_json_list(event_filter.phone_numbers))
-        if event_filter.sign:
-            clauses.append("sign = ?")
-            params.append(event_filter.sign)
+    elif not isinstance(event_filter, UplinkFilter):
+        raise TypeError(f"a {type(event_filter).__name__} does not filter uplinks")
+    # Both streams filter on phone and sign alike.
+    if event_filter.phone_numbers:
+        clauses.append("phone IN (SELECT value FROM json_each(?))")
+        params.append(_json_list(event_filter.phone_numbers))
+    if event_filter.sign:
+        clauses.append("sign = ?")
+        params.append(event_filter.sign)
+    if isinstance(event_filter, ReportFilter):
         code_clauses: list[str] = []
         if event_filter.provider_codes:
             code_clauses.append("code IN (SELECT value FROM json_each(?))")
@@ -263,15 +267,6 @@ def _filter_sql(stream: Stream, event_filter: EventFilter | None) -> tuple[str, 
             params.append(_json_list(KNOWN_PROVIDER_CODES))
         if code_clauses:
             clauses.append("(" + " OR ".join(code_clauses) + ")")
-    else:
-        if not isinstance(event_filter, UplinkFilter):
-            raise TypeError(f"a {type(event_filter).__name__} does not filter uplinks")
-        if event_filter.phone_numbers:
-            clauses.append("phone IN (SELECT value FROM json_each(?))")
-            params.append(_json_list(event_filter.phone_numbers))
-        if event_filter.sign:
-            clauses.append("sign = ?")
-            params.append(event_filter.sign)
     return "".join(f" AND {c}" for c in clauses), params
 
 

@@ -121,14 +121,6 @@ class IdempotencyStore:
 
         return await self._run(claim)
 
-    async def create(
-        self, request_id: str, fingerprint: bytes, response: pb.SendSmsResponse
-    ) -> None:
-        """Record a send with its planned calls, replacing any record of the id."""
-        now = self._clock()
-        header_blob, rows = _rows(request_id, response)
-        await self._run(lambda conn: _insert(conn, request_id, fingerprint, header_blob, rows, now))
-
     async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record one call's state; durable when this returns."""
         values = _outcome(request_id, call)
