@@ -5,7 +5,7 @@
 
 Prints, per batch size: events/s committed and µs of process CPU per event for
 
-* `store`: `SQLiteEventStore.append_reports` called directly (one transaction
+* `store`: `EventLog.append_reports` (SQLite) called directly (one transaction
   and one fsync per batch);
 * `http cN`: the provider's JSON pushed to the webhook endpoint over a real
   socket, N pushes in flight, each answered only after its commit.
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import aiohttp
 
+from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import DeliveryReportIn, Source, StoredEvent, Stream
 from smsgateway.events.optout import OptOutRules
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.events.webhooks import WebhookConfig, WebhookServer
 
 CST = timezone(timedelta(hours=8))
@@ -77,13 +77,14 @@ def line(label: str, events: int, wall: float, cpu: float) -> None:
 
 
 async def bench_store(directory: Path, size: int, batches: int, synchronous: str) -> None:
-    store = SQLiteEventStore(directory / f"direct-{size}.db", synchronous=synchronous)
-    await store.open()
+    store = await sqlite_backend.open_backend(
+        sqlite_backend.SqliteOptions(data_dir=directory / f"direct-{size}", synchronous=synchronous)
+    )
     try:
         prepared = [reports(b, size) for b in range(batches)]
         wall, cpu = time.perf_counter(), time.process_time()
         for batch in prepared:
-            await store.append_reports(batch, Source.PUSH)
+            await store.events.append_reports(batch, Source.PUSH)
         line("store", size * batches, time.perf_counter() - wall, time.process_time() - cpu)
     finally:
         await store.close()
@@ -92,15 +93,20 @@ async def bench_store(directory: Path, size: int, batches: int, synchronous: str
 async def bench_http(
     directory: Path, size: int, batches: int, concurrency: int, synchronous: str
 ) -> None:
-    store = SQLiteEventStore(directory / f"http-{size}-{concurrency}.db", synchronous=synchronous)
-    await store.open()
+    store = await sqlite_backend.open_backend(
+        sqlite_backend.SqliteOptions(
+            data_dir=directory / f"http-{size}-{concurrency}", synchronous=synchronous
+        )
+    )
     stored = 0
 
     def on_stored(_stream: Stream, events: Sequence[StoredEvent]) -> None:
         nonlocal stored
         stored += len(events)
 
-    ingestor = Ingestor(store, on_stored=on_stored, opt_out=OptOutRules())
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=on_stored, opt_out=OptOutRules()
+    )
     server = WebhookServer(ingestor, WebhookConfig(), host="127.0.0.1", port=0)
     await server.start()
     url = f"http://127.0.0.1:{server.port}/callbacks/delivery-reports"

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import grpc
 
-from smsgateway.api.events_api import EventsApi
+from smsgateway.api.events_api import EventsApi, EventStores
+from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.events.hub import EventHub
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import DeliveryReportIn, Source
 from smsgateway.events.optout import OptOutRules
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
@@ -86,13 +86,22 @@ async def run(args: argparse.Namespace) -> None:
     serial = 0
     for subscribers in args.subscribers:
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-            store = SQLiteEventStore(Path(tmp) / "events.db", synchronous=args.synchronous)
-            await store.open()
+            store = await sqlite_backend.open_backend(
+                sqlite_backend.SqliteOptions(data_dir=Path(tmp), synchronous=args.synchronous)
+            )
             hub = EventHub()
-            ingestor = Ingestor(store, on_stored=hub.notify, opt_out=OptOutRules())
+            ingestor = Ingestor(
+                store.events, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules()
+            )
             server = grpc.aio.server()
             smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
-                _Servicer(EventsApi(store, hub)), server
+                _Servicer(
+                    EventsApi(
+                        EventStores(store.events, store.groups, store.send_log, store.suppressions),
+                        hub,
+                    )
+                ),
+                server,
             )
             port = server.add_insecure_port("127.0.0.1:0")
             await server.start()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+from testkit.redis_server import RedisServer
 
 from smsgateway.config import Settings
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
@@ -78,3 +80,19 @@ async def gateway(
     finally:
         await channel.close()
         await app.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the whole session (tests isolate themselves by key prefix)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix(request: pytest.FixtureRequest) -> str:
+    """A key prefix of this test's own, so that tests sharing a Redis never see each other."""
+    return f"t{uuid.uuid4().hex[:12]}"

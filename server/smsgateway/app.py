@@ -17,22 +17,23 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from smsgateway import __version__
-from smsgateway.api.events_api import EventsApi
+from smsgateway.api.events_api import EventsApi, EventStores
 from smsgateway.api.servicer import SmsGatewayServicer
+from smsgateway.backends import Backend
+from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.config import Settings
 from smsgateway.events.hub import EventHub
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import Retention, StoredEvent, StoredReport, StoredUplink, Stream
 from smsgateway.events.optout import OptOutRules
 from smsgateway.events.poller import Poller, PollerConfig
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.events.webhooks import WebhookConfig, build_webhook_app
 from smsgateway.observability import metrics
 from smsgateway.observability.balance import BalanceRefresher
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
-from smsgateway.sending.idempotency import IdempotencyStore
 from smsgateway.sending.service import SendService
+from smsgateway.store_monitor import StoreMonitor
 from smsgateway.upstream.client import ProviderClient, new_session
 from smsgateway.upstream.config import UpstreamConfig
 from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
@@ -64,6 +65,8 @@ class App:
         self._stack = contextlib.AsyncExitStack()
         self._health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[None]] = []
+        self.backend: Backend | None = None
+        self._monitor: StoreMonitor | None = None
 
     async def start(self) -> BoundPorts:
         """Start everything; on failure, stop what was started and re-raise."""
@@ -79,13 +82,27 @@ class App:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         metrics.BUILD_INFO.info({"version": __version__})
 
+        backend = await self._open_backend()
+        stack.push_async_callback(backend.close)
+        self.backend = backend
+        for setting, value in backend.info.durability.items():
+            metrics.STORE_PERSISTENCE.labels(backend.info.name, setting, value).set(1)
+        log.info(
+            "store opened",
+            extra={"backend": backend.info.name, "persistence": backend.info.durability},
+        )
+        monitor = StoreMonitor(
+            backend.check,
+            self._set_serving,
+            interval_seconds=s.store_check_seconds,
+            on_result=lambda ok: _store_checked(backend.info.name, ok),
+        )
+        self._monitor = monitor
         # Listeners for pushes come first so that the sandbox can push to them.
-        store = SQLiteEventStore(s.data_dir / "events.db")
-        await store.open()
-        stack.push_async_callback(store.close)
         hub = EventHub()
         ingestor = Ingestor(
-            store,
+            backend.events,
+            backend.dead_letters,
             on_stored=lambda stream, events: _on_stored(hub, stream, events),
             opt_out=OptOutRules(keywords=s.opt_out_keywords),
             utc_offset_hours=s.provider_utc_offset_hours,
@@ -151,14 +168,18 @@ class App:
             poller.start()
             stack.push_async_callback(poller.stop)
 
-        idempotency = IdempotencyStore(
-            s.data_dir / "idempotency.db", ttl_seconds=s.idempotency_ttl_seconds
+        sends = SendService(
+            client,
+            backend.idempotency,
+            backend.send_log,
+            backend.suppressions,
+            max_concurrent_calls=s.max_concurrent_calls,
         )
-        await idempotency.open()
-        stack.push_async_callback(idempotency.close)
-        sends = SendService(client, idempotency, store, max_concurrent_calls=s.max_concurrent_calls)
         stack.push_async_callback(sends.close)
-        events_api = EventsApi(store, hub)
+        events_api = EventsApi(
+            EventStores(backend.events, backend.groups, backend.send_log, backend.suppressions),
+            hub,
+        )
 
         server = grpc.aio.server(
             interceptors=[ObservabilityInterceptor()] if s.instrumentation else [],
@@ -205,10 +226,12 @@ class App:
         retention = Retention(
             max_age_seconds=s.retention_days * 86400, max_events=s.retention_max_events
         )
-        self._spawn(self._maintain(store, idempotency, retention, hub))
+        self._spawn(self._maintain(backend, retention, hub, s.consumer_group_idle_days))
+        self._spawn(backend.feed.run(hub.notify))
+        self._spawn(monitor.run())
         stack.push_async_callback(self._cancel_tasks)
 
-        await self._set_serving(True)
+        await self._set_serving(await monitor.check_once())
         self.ports = BoundPorts(grpc_port, http_port, metrics_port, sandbox_port)
         log.info(
             "smsgateway serving",
@@ -262,22 +285,37 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
+    async def _open_backend(self) -> Backend:
+        s = self.settings
+        return await sqlite_backend.open_backend(
+            sqlite_backend.SqliteOptions(
+                data_dir=s.data_dir,
+                idempotency_ttl_seconds=s.idempotency_ttl_seconds,
+                max_groups=s.max_consumer_groups,
+            )
+        )
+
     @staticmethod
     async def _maintain(
-        store: SQLiteEventStore,
-        idempotency: IdempotencyStore,
-        retention: Retention,
-        hub: EventHub,
+        backend: Backend, retention: Retention, hub: EventHub, group_idle_days: float
     ) -> None:
         """Retention and gauges that are cheaper to refresh than to keep exact."""
         last_prune = 0.0
+        labelled: set[tuple[str, str]] = set()
         loop = asyncio.get_running_loop()
         while True:
             try:
                 if loop.time() - last_prune >= _MAINTENANCE_SECONDS:
                     last_prune = loop.time()
-                    dropped = await store.prune(retention)
-                    forgotten = await idempotency.prune()
+                    dropped = await backend.events.prune(retention)
+                    forgotten = await backend.idempotency.prune()
+                    expired = await backend.groups.prune_groups(group_idle_days * 86400)
+                    metrics.CONSUMER_GROUPS_EXPIRED.inc(len(expired))
+                    for stream, name in expired:
+                        log.info(
+                            "consumer group expired (idle)",
+                            extra={"stream": stream.value, "group": name},
+                        )
                     if dropped or forgotten:
                         log.info(
                             "retention",
@@ -285,11 +323,11 @@ class App:
                         )
                 for stream in Stream:
                     metrics.SUBSCRIBERS.labels(stream.value).set(hub.subscriber_count(stream))
-                    for group in await store.groups(stream):
-                        backlog = group.pending + max(
-                            0, await store.last_cursor(stream) - group.position
-                        )
-                        metrics.GROUP_BACKLOG.labels(stream.value, group.name).set(backlog)
+                    last = await backend.events.last_cursor(stream)
+                    groups = await backend.groups.groups(stream)
+                    metrics.CONSUMER_GROUPS.labels(stream.value).set(len(groups))
+                    backlogs = {g.name: g.pending + max(0, last - g.position) for g in groups}
+                    labelled = _set_group_backlogs(stream, backlogs, labelled)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -310,6 +348,32 @@ def _on_stored(hub: EventHub, stream: Stream, events: Sequence[StoredEvent]) -> 
                 metrics.OPT_OUTS.inc()
     if events:
         metrics.LAST_REPORT.labels(stream.value).set(events[-1].receive_time.timestamp())
+
+
+def _store_checked(backend: str, ok: bool) -> None:
+    metrics.STORE_UP.labels(backend).set(1 if ok else 0)
+    if not ok:
+        metrics.STORE_CHECK_FAILURES.labels(backend).inc()
+
+
+def _set_group_backlogs(
+    stream: Stream, backlogs: dict[str, int], labelled: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Export at most GROUP_METRICS_MAX groups by name (first by name), the rest summed
+    under "_other"; remove the series of groups that are gone. Returns what is labelled."""
+    names = sorted(backlogs)
+    own, rest = names[: metrics.GROUP_METRICS_MAX], names[metrics.GROUP_METRICS_MAX :]
+    now = {(stream.value, name) for name in own}
+    for name in own:
+        metrics.GROUP_BACKLOG.labels(stream.value, name).set(backlogs[name])
+    if rest:
+        now.add((stream.value, "_other"))
+        metrics.GROUP_BACKLOG.labels(stream.value, "_other").set(sum(backlogs[n] for n in rest))
+    for key in labelled:
+        if key[0] == stream.value and key not in now:
+            with contextlib.suppress(KeyError):
+                metrics.GROUP_BACKLOG.remove(*key)
+    return {k for k in labelled if k[0] != stream.value} | now
 
 
 def _grpc_host(host: str) -> str:

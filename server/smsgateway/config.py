@@ -62,7 +62,18 @@ class Settings:
     log_level: str = "INFO"
     """SMSGW_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR."""
     redis_url: str | None = field(default=None, repr=False)
-    """SMSGW_REDIS_URL: the shared store for many replicas (not available in this version)."""
+    """SMSGW_REDIS_URL: the shared store for many replicas (`redis://` or `rediss://` for TLS,
+    optionally `user:password@`); unset: the embedded SQLite store. Never shown (it may hold
+    a password)."""
+    redis_password_file: Path | None = None
+    """SMSGW_REDIS_PASSWORD_FILE: a file holding the Redis password (overrides the URL's)."""
+    redis_key_prefix: str = "smsgw"
+    """SMSGW_REDIS_KEY_PREFIX: the prefix of every key, so several gateways can share a Redis."""
+    redis_wait_replicas: int = 0
+    """SMSGW_REDIS_WAIT_REPLICAS: Redis replicas that must acknowledge a write before a push
+    is answered (`WAIT`); 0: the primary's acknowledgment suffices."""
+    redis_tls_ca_file: Path | None = None
+    """SMSGW_REDIS_TLS_CA_FILE: the CA bundle that verifies a `rediss://` server."""
     shutdown_grace_seconds: float = 20.0
     """SMSGW_SHUTDOWN_GRACE_SECONDS: how long in-flight calls may finish after SIGTERM."""
     max_concurrent_calls: int = 8
@@ -106,6 +117,13 @@ class Settings:
     """SMSGW_RETENTION_DAYS: how long events are kept."""
     retention_max_events: int = 5_000_000
     """SMSGW_RETENTION_MAX_EVENTS: the most events kept per stream."""
+    max_consumer_groups: int = 1000
+    """SMSGW_MAX_CONSUMER_GROUPS: consumer groups allowed (both streams); more get
+    RESOURCE_EXHAUSTED."""
+    consumer_group_idle_days: float = 7.0
+    """SMSGW_CONSUMER_GROUP_IDLE_DAYS: a group nobody used for this long is deleted."""
+    store_check_seconds: float = 5.0
+    """SMSGW_STORE_CHECK_SECONDS: how often the store's health is checked (health follows it)."""
     opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT_KEYWORDS
     """SMSGW_OPT_OUT_KEYWORDS: comma-separated uplink texts that unsubscribe from marketing."""
     instrumentation: bool = True
@@ -176,6 +194,24 @@ class _Reader:
             self.problems.append(f"{name}={value!r} must be an absolute path like /callbacks/x")
         return value
 
+    def redis(
+        self, url: str | None, password_file: str | None, prefix: str, ca_file: str | None
+    ) -> None:
+        # The URL may hold a password: problems name the variable, never echo the value.
+        if url is not None and not url.startswith(("redis://", "rediss://")):
+            self.problems.append("SMSGW_REDIS_URL must start with redis:// or rediss:// (TLS)")
+        if password_file is not None and not Path(password_file).is_file():
+            self.problems.append(f"SMSGW_REDIS_PASSWORD_FILE={password_file!r} is not a file")
+        if ca_file is not None:
+            if not Path(ca_file).is_file():
+                self.problems.append(f"SMSGW_REDIS_TLS_CA_FILE={ca_file!r} is not a file")
+            if url is not None and not url.startswith("rediss://"):
+                self.problems.append("SMSGW_REDIS_TLS_CA_FILE needs a rediss:// SMSGW_REDIS_URL")
+        if len(prefix) > 64 or not all(c.isascii() and c.isprintable() for c in prefix):
+            self.problems.append("SMSGW_REDIS_KEY_PREFIX must be at most 64 printable ASCII chars")
+        elif any(c in prefix for c in "{} "):
+            self.problems.append("SMSGW_REDIS_KEY_PREFIX must not contain '{', '}' or spaces")
+
     def settings(self) -> Settings:
         d = Settings()
         upstream_url = self.raw("SMSGW_UPSTREAM_URL")
@@ -197,11 +233,10 @@ class _Reader:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             self.problems.append(f"SMSGW_LOG_LEVEL={log_level!r} is not DEBUG/INFO/WARNING/ERROR")
         redis_url = self.raw("SMSGW_REDIS_URL")
-        if redis_url is not None:
-            self.problems.append(
-                "SMSGW_REDIS_URL is set, but this version has only the embedded SQLite store: "
-                "unset it and run a single replica"
-            )
+        redis_password_file = self.raw("SMSGW_REDIS_PASSWORD_FILE")
+        redis_key_prefix = self.raw("SMSGW_REDIS_KEY_PREFIX") or d.redis_key_prefix
+        redis_tls_ca_file = self.raw("SMSGW_REDIS_TLS_CA_FILE")
+        self.redis(redis_url, redis_password_file, redis_key_prefix, redis_tls_ca_file)
         networks = self.csv("SMSGW_CALLBACK_ALLOWED_NETWORKS") or ()
         for net in networks:
             try:
@@ -226,6 +261,12 @@ class _Reader:
             data_dir=Path(self.raw("SMSGW_DATA_DIR") or d.data_dir),
             log_level=log_level,
             redis_url=redis_url,
+            redis_password_file=Path(redis_password_file) if redis_password_file else None,
+            redis_key_prefix=redis_key_prefix,
+            redis_wait_replicas=int(
+                self.positive("SMSGW_REDIS_WAIT_REPLICAS", d.redis_wait_replicas, allow_zero=True)
+            ),
+            redis_tls_ca_file=Path(redis_tls_ca_file) if redis_tls_ca_file else None,
             shutdown_grace_seconds=self.positive(
                 "SMSGW_SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, allow_zero=True
             ),
@@ -271,6 +312,13 @@ class _Reader:
             retention_max_events=int(
                 self.positive("SMSGW_RETENTION_MAX_EVENTS", d.retention_max_events)
             ),
+            max_consumer_groups=int(
+                self.positive("SMSGW_MAX_CONSUMER_GROUPS", d.max_consumer_groups)
+            ),
+            consumer_group_idle_days=self.positive(
+                "SMSGW_CONSUMER_GROUP_IDLE_DAYS", d.consumer_group_idle_days
+            ),
+            store_check_seconds=self.positive("SMSGW_STORE_CHECK_SECONDS", d.store_check_seconds),
             opt_out_keywords=frozenset(keywords) if keywords else d.opt_out_keywords,
             instrumentation=self.flag("SMSGW_INSTRUMENTATION", d.instrumentation),
         )

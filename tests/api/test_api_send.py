@@ -119,11 +119,15 @@ async def test_retry_after_partial_failure_sends_only_what_did_not_go_out(gatewa
     assert details.reason == "UPSTREAM_REJECTED"
     assert details.metadata["provider_code"] == "10004"
     partial = details.partial
-    assert isinstance(partial, pb.SendSmsResponse)
-    outcomes = [c.outcome for c in partial.calls]
-    assert outcomes == [pb.CALL_OUTCOME_ACCEPTED, pb.CALL_OUTCOME_REJECTED]
+    assert isinstance(partial, pb.SendFailure)  # bounded: counts and the first failures
+    assert [(f.index, f.outcome) for f in partial.first_failures] == [
+        (1, pb.CALL_OUTCOME_REJECTED)
+    ]
     assert partial.accepted_count == 125 and partial.failed_count == 125
-    first_biz_id = partial.calls[0].biz_id
+    stored = await gateway.stub.GetSend(pb.GetSendRequest(request_id=request.request_id))
+    outcomes = [c.call.outcome for c in stored.calls]
+    assert outcomes == [pb.CALL_OUTCOME_ACCEPTED, pb.CALL_OUTCOME_REJECTED]
+    first_biz_id = stored.calls[0].call.biz_id
 
     gateway.sandbox.balance = Decimal("1000.00")
     response = await gateway.stub.SendSms(request)
@@ -165,7 +169,7 @@ async def test_unapproved_template_is_failed_precondition_with_provider_code(gat
     details = details_of(caught.value)
     assert details.code == grpc.StatusCode.FAILED_PRECONDITION
     assert details.metadata["provider_code"] == "10003"
-    assert isinstance(details.partial, pb.SendTemplateSmsResponse)
+    assert isinstance(details.partial, pb.SendFailure)
 
 
 async def test_balance_is_exact_decimal(gateway) -> None:

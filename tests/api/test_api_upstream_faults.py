@@ -49,7 +49,7 @@ async def test_send_with_unknown_outcome_is_reported_and_never_repeated(gateway,
     assert details.code == grpc.StatusCode.UNKNOWN
     assert details.reason == "UPSTREAM_OUTCOME_UNKNOWN"
     assert details.retry_delay is None
-    assert details.partial.calls[0].outcome == pb.CALL_OUTCOME_UNKNOWN
+    assert details.partial.first_failures[0].outcome == pb.CALL_OUTCOME_UNKNOWN
     assert gateway.sandbox.requests[SEND] == 1
 
     gateway.sandbox.clear_faults()
@@ -82,7 +82,7 @@ async def test_provider_down_is_unavailable_with_retry_info_then_retry_sends(gat
     details = await send_error(gateway, req)
     assert details.code == grpc.StatusCode.UNAVAILABLE
     assert details.retry_delay is not None and details.retry_delay > 0
-    assert details.partial.calls[0].outcome == pb.CALL_OUTCOME_NOT_SENT
+    assert details.partial.first_failures[0].outcome == pb.CALL_OUTCOME_NOT_SENT
 
 
 async def test_token_reset_between_two_sends(gateway) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from smsgateway.events.model import EventStore
-from smsgateway.events.sqlite_store import SQLiteEventStore
+from smsgateway.backends import Backend
+from smsgateway.backends import sqlite as sqlite_backend
 
 
 class FakeClock:
@@ -40,10 +40,10 @@ class StoreHarness:
 
     backend: str
     clock: FakeClock
-    _open: Callable[[], Awaitable[EventStore]]
-    opened: list[EventStore] = field(default_factory=list)
+    _open: Callable[[], Awaitable[Backend]]
+    opened: list[Backend] = field(default_factory=list)
 
-    async def open(self) -> EventStore:
+    async def open(self) -> Backend:
         store = await self._open()
         self.opened.append(store)
         return store
@@ -54,10 +54,10 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     clock = FakeClock()
     backend = str(request.param)
 
-    async def open_store() -> EventStore:
-        store = SQLiteEventStore(tmp_path / "data" / "events.db", clock=clock)
-        await store.open()
-        return store
+    async def open_store() -> Backend:
+        return await sqlite_backend.open_backend(
+            sqlite_backend.SqliteOptions(data_dir=tmp_path / "data"), clock=clock
+        )
 
     h = StoreHarness(backend, clock, open_store)
     yield h
@@ -66,5 +66,5 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 
 @pytest.fixture
-async def store(harness: StoreHarness) -> EventStore:
+async def store(harness: StoreHarness) -> Backend:
     return await harness.open()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import aiohttp
 
+from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.events.model import StoredReport, StoredUplink, Stream
-from smsgateway.events.sqlite_store import SQLiteEventStore
 
 SERVER = Path(__file__).with_name("crash_server.py")
 
@@ -74,10 +74,9 @@ async def test_answered_pushes_survive_sigkill(tmp_path: Path) -> None:
         await proc.wait()
     assert len(answered) >= 10
 
-    store = SQLiteEventStore(db)
-    await store.open()
+    store = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=db.parent))
     try:
-        stored = await store.read(Stream.REPORTS, 0, 100_000)
+        stored = await store.events.read(Stream.REPORTS, 0, 100_000)
         by_batch: dict[str, int] = {}
         for event in stored:
             assert isinstance(event, StoredReport)
@@ -87,8 +86,8 @@ async def test_answered_pushes_survive_sigkill(tmp_path: Path) -> None:
             assert by_batch.get(f"B{n}") == 50, n
         # ...and a push cut off by the kill is there in full or not at all.
         assert set(by_batch.values()) == {50}
-        [uplink] = await store.read(Stream.UPLINKS, 0, 10)
+        [uplink] = await store.events.read(Stream.UPLINKS, 0, 10)
         assert isinstance(uplink, StoredUplink) and uplink.opt_out
-        assert await store.suppressed("S", ["18612345678"]) == {"18612345678"}
+        assert await store.suppressions.suppressed("S", ["18612345678"]) == {"18612345678"}
     finally:
         await store.close()

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
+from smsgateway.backends import Backend
+from smsgateway.backends import sqlite as sqlite_backend
+from smsgateway.backends.sqlite.database import SqliteDatabase
 from smsgateway.events.ingest import Ingestor, StoreUnavailableError
 from smsgateway.events.model import Source, StoredEvent, StoredReport, Stream
 from smsgateway.events.optout import OptOutRules
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.upstream.models import parse_report_item
 
 
@@ -28,19 +30,20 @@ def item(i: int, phone: str | None = None) -> dict[str, object]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteEventStore]:
-    s = SQLiteEventStore(tmp_path / "events.db")
-    await s.open()
+async def store(tmp_path: Path) -> AsyncIterator[Backend]:
+    s = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
     yield s
     await s.close()
 
 
-async def test_phone_numbers_are_normalised_before_de_duplication(store: SQLiteEventStore) -> None:
-    ingestor = Ingestor(store, on_stored=lambda _s, _e: None, opt_out=OptOutRules())
+async def test_phone_numbers_are_normalised_before_de_duplication(store: Backend) -> None:
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=lambda _s, _e: None, opt_out=OptOutRules()
+    )
     forms = ["13900000001", "+8613900000001", "86 139 0000 0001", "+86-139-0000-0001"]
     for form in forms:
         await ingestor.ingest_reports([parse_report_item(item(0, form))], Source.PUSH)
-    [stored] = await store.read(Stream.REPORTS, 0, 10)
+    [stored] = await store.events.read(Stream.REPORTS, 0, 10)
     assert isinstance(stored, StoredReport)
     assert stored.report.phone_number == "13900000001"
     # What is not a mainland mobile is kept as sent, not dropped.
@@ -51,28 +54,30 @@ async def test_phone_numbers_are_normalised_before_de_duplication(store: SQLiteE
 
 
 async def test_a_failing_subscriber_callback_does_not_fail_the_ingest(
-    store: SQLiteEventStore, caplog: pytest.LogCaptureFixture
+    store: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(_stream: Stream, _events: Sequence[StoredEvent]) -> None:
         raise RuntimeError("hub bug")
 
-    ingestor = Ingestor(store, on_stored=broken, opt_out=OptOutRules())
+    ingestor = Ingestor(store.events, store.dead_letters, on_stored=broken, opt_out=OptOutRules())
     outcome = await ingestor.ingest_body(
         Stream.REPORTS, json.dumps([item(1)]).encode(), Source.PUSH
     )
     assert outcome.accepted
-    assert len(await store.read(Stream.REPORTS, 0, 10)) == 1
+    assert len(await store.events.read(Stream.REPORTS, 0, 10)) == 1
     assert "hub bug" in caplog.text
 
 
-async def test_the_ingesting_span_is_stored_as_traceparent(store: SQLiteEventStore) -> None:
-    ingestor = Ingestor(store, on_stored=lambda _s, _e: None, opt_out=OptOutRules())
+async def test_the_ingesting_span_is_stored_as_traceparent(store: Backend) -> None:
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=lambda _s, _e: None, opt_out=OptOutRules()
+    )
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("push") as span:
         await ingestor.ingest_reports([parse_report_item(item(1))], Source.PUSH)
         context = span.get_span_context()
     await ingestor.ingest_reports([parse_report_item(item(2))], Source.PUSH)
-    first, second = await store.read(Stream.REPORTS, 0, 10)
+    first, second = await store.events.read(Stream.REPORTS, 0, 10)
     flags = int(context.trace_flags)
     assert flags & 1  # sampled
     assert first.traceparent == f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"
@@ -80,11 +85,14 @@ async def test_the_ingesting_span_is_stored_as_traceparent(store: SQLiteEventSto
 
 
 async def test_concurrent_identical_pushes_store_once_and_announce_once(
-    store: SQLiteEventStore,
+    store: Backend,
 ) -> None:
     announced: list[StoredEvent] = []
     ingestor = Ingestor(
-        store, on_stored=lambda _s, events: announced.extend(events), opt_out=OptOutRules()
+        store.events,
+        store.dead_letters,
+        on_stored=lambda _s, events: announced.extend(events),
+        opt_out=OptOutRules(),
     )
     body = json.dumps([item(i) for i in range(200)]).encode()  # parsed off the loop
     outcomes = await asyncio.gather(
@@ -96,8 +104,10 @@ async def test_concurrent_identical_pushes_store_once_and_announce_once(
     assert [e.cursor for e in announced] == list(range(1, 201))
 
 
-async def test_store_failure_raises_store_unavailable(store: SQLiteEventStore) -> None:
-    ingestor = Ingestor(store, on_stored=lambda _s, _e: None, opt_out=OptOutRules())
+async def test_store_failure_raises_store_unavailable(store: Backend) -> None:
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=lambda _s, _e: None, opt_out=OptOutRules()
+    )
     await store.close()
     with pytest.raises(StoreUnavailableError):
         await ingestor.ingest_reports([parse_report_item(item(1))], Source.PULL)
@@ -106,10 +116,10 @@ async def test_store_failure_raises_store_unavailable(store: SQLiteEventStore) -
 async def test_the_sqlite_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     import sqlite3
 
-    store = SQLiteEventStore(tmp_path / "deep" / "dir" / "events.db")
+    store = SqliteDatabase(tmp_path / "deep" / "dir" / "events.db")
     await store.open()
     try:
-        sync = await store._write(lambda: store._conn.execute("PRAGMA synchronous").fetchone()[0])
+        sync = await store.write(lambda: store.conn.execute("PRAGMA synchronous").fetchone()[0])
         assert sync == 2  # FULL
     finally:
         await store.close()
@@ -120,10 +130,10 @@ async def test_the_sqlite_file_is_in_wal_mode_with_full_sync(tmp_path: Path) -> 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
-    store = SQLiteEventStore(tmp_path / "events.db")
+    store = SqliteDatabase(tmp_path / "events.db")
     await store.open()
     await store.close()
     with sqlite3.connect(tmp_path / "events.db") as conn:
         conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(RuntimeError, match="newer"):
-        await SQLiteEventStore(tmp_path / "events.db").open()
+        await SqliteDatabase(tmp_path / "events.db").open()

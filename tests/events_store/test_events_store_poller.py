@@ -10,11 +10,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from smsgateway.backends.sqlite.database import SqliteDatabase
+from smsgateway.backends.sqlite.dead_letters import SqliteDeadLetters
+from smsgateway.backends.sqlite.event_log import SqliteEventLog
+from smsgateway.backends.sqlite.suppressions import SqliteSuppressions
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import Source, StoredEvent, StoredReport, StoredUplink, Stream
 from smsgateway.events.optout import OptOutRules
 from smsgateway.events.poller import Poller, PollerConfig
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.events.webhooks import WebhookConfig, WebhookServer
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.upstream.client import ProviderClient
@@ -28,7 +31,9 @@ NUMBERS = ["13900000001", "13900000002", "13900000003"]
 class Rig:
     sandbox: SandboxProvider
     client: ProviderClient
-    store: SQLiteEventStore
+    db: SqliteDatabase
+    store: SqliteEventLog
+    suppressions: SqliteSuppressions
     ingestor: Ingestor
     announced: list[StoredEvent]
     webhook_url: str
@@ -42,14 +47,15 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    store = SQLiteEventStore(tmp_path / "events.db")
-    await store.open()
+    db = SqliteDatabase(tmp_path / "events.db")
+    await db.open()
+    store = SqliteEventLog(db)
     announced: list[StoredEvent] = []
 
     def on_stored(_stream: Stream, events: Sequence[StoredEvent]) -> None:
         announced.extend(events)
 
-    ingestor = Ingestor(store, on_stored=on_stored, opt_out=OptOutRules())
+    ingestor = Ingestor(store, SqliteDeadLetters(db), on_stored=on_stored, opt_out=OptOutRules())
     webhooks = WebhookServer(ingestor, WebhookConfig(), host="127.0.0.1", port=0)
     await webhooks.start()
     sandbox = SandboxProvider(
@@ -67,12 +73,21 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             request_timeout_seconds=5,
         ),
     )
-    yield Rig(sandbox, client, store, ingestor, announced, f"http://127.0.0.1:{webhooks.port}")
+    yield Rig(
+        sandbox,
+        client,
+        db,
+        store,
+        SqliteSuppressions(db),
+        ingestor,
+        announced,
+        f"http://127.0.0.1:{webhooks.port}",
+    )
     await client.close()
     await session.close()
     await sandbox.stop()
     await webhooks.stop()
-    await store.close()
+    await db.close()
 
 
 async def test_a_poll_stores_reports_and_uplinks(rig: Rig) -> None:
@@ -94,7 +109,7 @@ async def test_a_poll_stores_reports_and_uplinks(rig: Rig) -> None:
         ("18600000000", SIGN, False),
         ("18612345678", SIGN, True),
     ]
-    assert await rig.store.suppressed(SIGN, ["18612345678"]) == {"18612345678"}
+    assert await rig.suppressions.suppressed(SIGN, ["18612345678"]) == {"18612345678"}
     assert len(rig.announced) == 5
     # Nothing new: a second round stores nothing.
     assert await poller.poll_once() is True
@@ -162,9 +177,9 @@ async def test_failures_back_off_and_never_end_the_loop(rig: Rig) -> None:
 async def test_pulled_items_the_store_refused_are_stored_next_round(rig: Rig) -> None:
     await rig.send()
     poller = Poller(rig.client, rig.ingestor, PollerConfig(enabled=True))
-    await rig.store.close()  # the store is down while the pull hands the reports out
+    await rig.db.close()  # the store is down while the pull hands the reports out
     assert await poller.poll_once() is False
-    await rig.store.open()
+    await rig.db.open()
     assert await rig.store.read(Stream.REPORTS, 0, 100) == []
     assert await poller.poll_once() is True  # the sandbox has nothing new to hand out
     assert len(await rig.store.read(Stream.REPORTS, 0, 100)) == 3

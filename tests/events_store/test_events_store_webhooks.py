@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from smsgateway.backends import Backend
+from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import (
     Source,
@@ -22,7 +24,6 @@ from smsgateway.events.model import (
     Stream,
 )
 from smsgateway.events.optout import OptOutRules
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.events.webhooks import WebhookConfig, WebhookServer
 
 REPORTS = "/callbacks/delivery-reports"
@@ -85,7 +86,7 @@ class Gateway:
     """A running webhook server with its store, and what `on_stored` saw."""
 
     url: str
-    store: SQLiteEventStore
+    store: Backend
     ingestor: Ingestor
     session: aiohttp.ClientSession
     announced: list[tuple[Stream, list[StoredEvent]]] = field(default_factory=list)
@@ -103,7 +104,7 @@ class Gateway:
             return resp.status, json.loads(await resp.read())
 
     async def stored(self, stream: Stream) -> list[StoredEvent]:
-        return await self.store.read(stream, 0, 100_000)
+        return await self.store.events.read(stream, 0, 100_000)
 
 
 ServeFactory = Callable[..., Awaitable[Gateway]]
@@ -114,14 +115,17 @@ async def serve(tmp_path: Path) -> AsyncIterator[ServeFactory]:
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
     async def start(**config: Any) -> Gateway:
-        store = SQLiteEventStore(tmp_path / f"events-{len(cleanups)}.db")
-        await store.open()
+        store = await sqlite_backend.open_backend(
+            sqlite_backend.SqliteOptions(data_dir=tmp_path / f"data-{len(cleanups)}")
+        )
         announced: list[tuple[Stream, list[StoredEvent]]] = []
 
         def on_stored(stream: Stream, events: Sequence[StoredEvent]) -> None:
             announced.append((stream, list(events)))
 
-        ingestor = Ingestor(store, on_stored=on_stored, opt_out=OptOutRules())
+        ingestor = Ingestor(
+            store.events, store.dead_letters, on_stored=on_stored, opt_out=OptOutRules()
+        )
         server = WebhookServer(ingestor, WebhookConfig(**config), host="127.0.0.1", port=0)
         await server.start()
         session = aiohttp.ClientSession()
@@ -204,7 +208,10 @@ async def test_the_providers_own_sample_with_comment_and_trailing_comma(
     assert isinstance(stored, StoredReport)
     assert stored.report.phone_number == "13900000001"
     assert gw.ingestor.counters.lenient_bodies == 1
-    assert await gw.store.dead_letters() == []
+    assert [
+        (d.stream, d.received_at, d.error, d.body)
+        for d in await gw.store.dead_letters.dead_letters()
+    ] == []
 
 
 async def test_trailing_commas_and_comments_in_uplinks(serve: ServeFactory) -> None:
@@ -234,7 +241,10 @@ async def test_an_empty_array_is_success_and_stores_nothing(serve: ServeFactory)
     assert await gw.post(REPORTS, []) == (200, REPORT_OK)
     assert await gw.post(UPLINKS, b"[]") == (200, UPLINK_OK)
     assert await gw.stored(Stream.REPORTS) == []
-    assert await gw.store.dead_letters() == []
+    assert [
+        (d.stream, d.received_at, d.error, d.body)
+        for d in await gw.store.dead_letters.dead_letters()
+    ] == []
     assert gw.announced == []
 
 
@@ -276,7 +286,9 @@ async def test_an_opt_out_uplink_suppresses_the_number_for_the_sign(serve: Serve
         ("18612345678", True),
         ("18600000000", False),
     ]
-    assert await gw.store.suppressed("签名", ["18612345678", "18600000000"]) == {"18612345678"}
+    assert await gw.store.suppressions.suppressed("签名", ["18612345678", "18600000000"]) == {
+        "18612345678"
+    }
 
 
 # -- rejected pushes: documented error, nothing half-stored ----------------------
@@ -302,10 +314,13 @@ async def test_unreadable_bodies_are_dead_lettered_and_answered_400(
     assert status == 400
     assert answer["code"] == 400 and why in answer["msg"]
     assert await gw.stored(Stream.REPORTS) == []
-    [(stream, _, error, raw)] = await gw.store.dead_letters()
+    [(stream, _, error, raw)] = [
+        (d.stream, d.received_at, d.error, d.body)
+        for d in await gw.store.dead_letters.dead_letters()
+    ]
     assert (stream, raw) == (Stream.REPORTS, body)
     assert why in error
-    assert (await gw.store.stats()).dead_letters == 1
+    assert await gw.store.dead_letters.dead_letter_count() == 1
 
 
 async def test_uplink_errors_use_a_string_code(serve: ServeFactory) -> None:
@@ -326,7 +341,10 @@ async def test_one_bad_item_rejects_the_whole_push(
     assert status == 400
     assert "item 3" in answer["msg"] and "bizId" in answer["msg"]
     assert await gw.stored(Stream.REPORTS) == []  # not even the four good ones
-    [(_, _, _, raw)] = await gw.store.dead_letters()
+    [(_, _, _, raw)] = [
+        (d.stream, d.received_at, d.error, d.body)
+        for d in await gw.store.dead_letters.dead_letters()
+    ]
     assert raw == body
     assert gw.announced == []
     # The log says what and why, never the numbers.
@@ -349,7 +367,10 @@ async def test_a_body_over_the_limit_gets_413_and_nothing_is_kept(serve: ServeFa
     async with gw.session.post(gw.url + REPORTS, data=chunks()) as resp:
         assert resp.status == 413
     assert await gw.stored(Stream.REPORTS) == []
-    assert await gw.store.dead_letters() == []
+    assert [
+        (d.stream, d.received_at, d.error, d.body)
+        for d in await gw.store.dead_letters.dead_letters()
+    ] == []
     # Just under the limit passes.
     assert await gw.post(REPORTS, items[:40]) == (200, REPORT_OK)
 
@@ -360,7 +381,15 @@ async def test_too_many_items_gets_413_and_a_dead_letter(serve: ServeFactory) ->
     assert (status, answer["code"]) == (413, 413)
     assert "11 items" in answer["msg"]
     assert await gw.stored(Stream.REPORTS) == []
-    assert len(await gw.store.dead_letters()) == 1
+    assert (
+        len(
+            [
+                (d.stream, d.received_at, d.error, d.body)
+                for d in await gw.store.dead_letters.dead_letters()
+            ]
+        )
+        == 1
+    )
     assert await gw.post(REPORTS, [camel_report(i) for i in range(10)]) == (200, REPORT_OK)
 
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import grpc
 
-from smsgateway.api.events_api import EventsApi, EventsApiConfig
+from smsgateway.api.events_api import EventsApi, EventsApiConfig, EventStores
+from smsgateway.backends import Backend
+from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.events.hub import EventHub
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import (
@@ -26,7 +28,6 @@ from smsgateway.events.model import (
     UplinkIn,
 )
 from smsgateway.events.optout import OptOutRules
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.events.subscriptions import SubscriptionConfig
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
@@ -66,7 +67,7 @@ class EventsServer:
     path: Path
     config: EventsApiConfig
     clock: ShiftableClock
-    store: SQLiteEventStore = None  # type: ignore[assignment]
+    store: Backend = None  # type: ignore[assignment]
     hub: EventHub = None  # type: ignore[assignment]
     ingestor: Ingestor = None  # type: ignore[assignment]
     server: grpc.aio.Server = None
@@ -75,11 +76,20 @@ class EventsServer:
     port: int = 0
 
     async def start(self) -> None:
-        self.store = SQLiteEventStore(self.path, clock=self.clock, synchronous="NORMAL")
-        await self.store.open()
+        self.store = await sqlite_backend.open_backend(
+            sqlite_backend.SqliteOptions(data_dir=self.path.parent, synchronous="NORMAL"),
+            clock=self.clock,
+        )
         self.hub = EventHub()
-        self.ingestor = Ingestor(self.store, on_stored=self.hub.notify, opt_out=OptOutRules())
-        api = EventsApi(self.store, self.hub, config=self.config)
+        b = self.store
+        self.ingestor = Ingestor(
+            b.events, b.dead_letters, on_stored=self.hub.notify, opt_out=OptOutRules()
+        )
+        api = EventsApi(
+            EventStores(b.events, b.groups, b.send_log, b.suppressions),
+            self.hub,
+            config=self.config,
+        )
         self.server = grpc.aio.server()
         smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(EventsOnlyServicer(api), self.server)
         self.port = self.server.add_insecure_port("127.0.0.1:0")
@@ -110,7 +120,7 @@ class EventsServer:
         return list((await self.ingestor.ingest_uplinks(items, Source.PULL)).stored)
 
     async def all_cursors(self, stream: Stream = Stream.REPORTS) -> list[int]:
-        events = await self.store.read(stream, 0, 1_000_000)
+        events = await self.store.events.read(stream, 0, 1_000_000)
         return [e.cursor for e in events]
 
 

@@ -61,7 +61,7 @@ REPORT_FILTERS: dict[str, tuple[pb.DeliveryReportFilter, set[int]]] = {
 
 async def _seed(events: EventsServer) -> list[int]:
     now = datetime.now(UTC)
-    await events.store.record_sends(
+    await events.store.send_log.record_sends(
         [
             SentBatch("B1", ("13651688564", "13568988547"), "圆通快递", 2, now),
             SentBatch("B2", ("13800000001",), "顺丰速运", 2, now),

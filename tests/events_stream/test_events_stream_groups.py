@@ -47,7 +47,7 @@ async def ack(events: EventsServer, cursors: list[int], name: str = "billing") -
 
 
 async def pending(events: EventsServer, name: str = "billing") -> int:
-    (group,) = [g for g in await events.store.groups(Stream.REPORTS) if g.name == name]
+    (group,) = [g for g in await events.store.groups.groups(Stream.REPORTS) if g.name == name]
     return group.pending
 
 

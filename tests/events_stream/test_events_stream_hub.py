@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from events_stream_helpers import report
 
+from smsgateway.backends.sqlite.database import SqliteDatabase
+from smsgateway.backends.sqlite.dead_letters import SqliteDeadLetters
+from smsgateway.backends.sqlite.event_log import SqliteEventLog
 from smsgateway.events.hub import EventHub, HubClosedError
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import (
@@ -23,7 +26,6 @@ from smsgateway.events.model import (
     Stream,
 )
 from smsgateway.events.optout import OptOutRules
-from smsgateway.events.sqlite_store import SQLiteEventStore
 from smsgateway.events.subscriptions import (
     EventReader,
     Start,
@@ -33,10 +35,11 @@ from smsgateway.events.subscriptions import (
 )
 
 
-class CountingStore(SQLiteEventStore):
-    """The real store, counting reads."""
+class CountingStore(SqliteEventLog):
+    """The real event log, counting reads (its dead letters alongside, for the Ingestor)."""
 
     reads = 0
+    dead_letters: SqliteDeadLetters
 
     async def read(
         self, stream: Stream, after: int, limit: int, event_filter: EventFilter | None = None
@@ -47,10 +50,12 @@ class CountingStore(SQLiteEventStore):
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[CountingStore]:
-    s = CountingStore(tmp_path / "events.db", synchronous="NORMAL")
-    await s.open()
+    db = SqliteDatabase(tmp_path / "events.db", synchronous="NORMAL")
+    await db.open()
+    s = CountingStore(db)
+    s.dead_letters = SqliteDeadLetters(db)
     yield s
-    await s.close()
+    await db.close()
 
 
 async def test_notify_wakes_waiters_of_that_stream_only() -> None:
@@ -120,7 +125,7 @@ async def test_close_ends_waits_and_refuses_new_watches() -> None:
 async def test_caught_up_subscribers_share_one_read_per_wake_up(store: CountingStore) -> None:
     hub = EventHub()
     reader = EventReader(store)
-    ingestor = Ingestor(store, on_stored=hub.notify, opt_out=OptOutRules())
+    ingestor = Ingestor(store, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules())
     config = SubscriptionConfig(page_size=100, poll_interval=30)
     count = 50
     got: list[list[int]] = [[] for _ in range(count)]
@@ -155,7 +160,7 @@ async def test_subscriber_overtaken_by_retention_fails_instead_of_skipping(
     store: CountingStore,
 ) -> None:
     hub = EventHub()
-    ingestor = Ingestor(store, on_stored=hub.notify, opt_out=OptOutRules())
+    ingestor = Ingestor(store, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules())
     stored = (await ingestor.ingest_reports([report() for _ in range(20)], Source.PUSH)).stored
     config = SubscriptionConfig(page_size=4, poll_interval=30)
     stream = subscribe(store, hub, Stream.REPORTS, Start(StartKind.EARLIEST), None, config)

@@ -31,7 +31,9 @@ async def invalid(call: Any) -> dict[str, str]:
 
 async def test_send_status_per_recipient_with_totals(events: EventsServer) -> None:
     numbers = ("13651688564", "13568988547", "13800000001", "13900000002")
-    await events.store.record_sends([SentBatch(BIZ, numbers, "圆通快递", 2, datetime.now(UTC))])
+    await events.store.send_log.record_sends(
+        [SentBatch(BIZ, numbers, "圆通快递", 2, datetime.now(UTC))]
+    )
     await events.reports(
         [
             report(BIZ, "13651688564", "4"),  # failed first ...

@@ -136,7 +136,7 @@ async def test_start_time_in_the_future_skips_what_arrives_before_it(
 ) -> None:
     await events.reports([report()])
     start = timestamp_pb2.Timestamp()
-    start.FromDatetime((await events.store.read(Stream.REPORTS, 0, 1))[0].receive_time)
+    start.FromDatetime((await events.store.events.read(Stream.REPORTS, 0, 1))[0].receive_time)
     start.seconds += 600
     call = follow(
         events.stub.StreamDeliveryReports(
@@ -155,7 +155,7 @@ async def test_cursor_older_than_retention_is_out_of_range_with_the_oldest(
     events: EventsServer,
 ) -> None:
     stored = await events.reports([report() for _ in range(20)])
-    await events.store.prune(Retention(max_events=5))
+    await events.store.events.prune(Retention(max_events=5))
     oldest = stored[15].cursor
     call = follow(
         events.stub.StreamDeliveryReports(

@@ -71,6 +71,21 @@ class Render:
         return container
 
     @property
+    def pod_spec(self) -> Manifest:
+        spec: Manifest = self.deployment["spec"]["template"]["spec"]
+        return spec
+
+    @property
+    def volumes(self) -> dict[str, Manifest]:
+        """The pod's volumes by name."""
+        return {v["name"]: v for v in self.pod_spec.get("volumes", [])}
+
+    @property
+    def mounts(self) -> dict[str, Manifest]:
+        """The server container's volume mounts by mount path."""
+        return {m["mountPath"]: m for m in self.container.get("volumeMounts", [])}
+
+    @property
     def config(self) -> dict[str, str]:
         """The service's ConfigMap data (not the dashboard's)."""
         data: dict[str, str] = next(

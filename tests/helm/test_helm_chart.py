@@ -3,13 +3,15 @@
 Each scenario under helm/smsgateway/ci/ is rendered once (Helm's Go engine through
 helm-python-sdk), linted, validated with kubernetes-validate --strict against every
 Kubernetes minor version from 1.29 to the newest it knows, and checked for what an operator
-relies on: gRPC probes, secrets only through secretKeyRef, an Ingress exposing only the push
-callbacks, the cross-field rules, and a configuration the service itself accepts.
+relies on: health probes the kubelet can reach, secrets only through secretKeyRef or read-only
+Secret files, an Ingress exposing only the push callbacks, the cross-field rules, and a
+configuration the service itself accepts (with the mounted files in place).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import helm_python as helm
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 import pytest
+import trustme
 import yaml
 from kubernetes_validate import utils as kv_utils
 from packaging.version import Version
@@ -30,6 +33,9 @@ SCENARIOS = sorted(p.name.removesuffix("-values.yaml") for p in CHART_DIR.glob("
 RULES_FILE = CHART_DIR / "files" / "alerts" / "smsgateway-rules.yaml"
 DASHBOARD_FILE = CHART_DIR / "files" / "dashboards" / "smsgateway.json"
 SECRET_ENV = ("SMSGW_APP_ID", "SMSGW_SECRET", "SMSGW_CALLBACK_TOKEN", "SMSGW_REDIS_URL")
+Manifest = dict[str, Any]
+# The smallest values that render: without callers, running open must be said explicitly.
+OPEN: dict[str, Any] = {"auth": {"allowUnauthenticated": True}}
 
 
 def _kube_versions() -> list[str]:
@@ -80,6 +86,10 @@ def test_ci_scenarios_exist() -> None:
         "existing-secret",
         "redis-multi-replica",
         "full-observability",
+        "sandbox-demo",
+        "ha",
+        "secure",
+        "mtls",
     }
 
 
@@ -239,14 +249,29 @@ def test_monitoring_objects_are_well_formed(renders: dict[str, Any], scenario: s
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_probes_are_native_grpc_on_the_grpc_port(renders: dict[str, Any], scenario: str) -> None:
-    container = renders[scenario].container
+def test_probes_check_health_where_the_kubelet_can(renders: dict[str, Any], scenario: str) -> None:
+    """Native gRPC probes on plaintext gRPC; with TLS (which kubelet gRPC probes cannot speak)
+    GET /healthz on the plaintext HTTP port."""
+    render = renders[scenario]
+    container = render.container
     grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
-    assert grpc_port == int(renders[scenario].config["SMSGW_GRPC_PORT"])
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    assert grpc_port == int(render.config["SMSGW_GRPC_PORT"])
+    tls = "SMSGW_TLS_CERT_FILE" in render.config
+    assert tls == bool(render.merged["tls"]["existingSecret"])
+    for probe, values in (
+        ("startupProbe", "startup"),
+        ("livenessProbe", "liveness"),
+        ("readinessProbe", "readiness"),
+    ):
         spec = container[probe]
-        assert spec["grpc"] == {"port": grpc_port, "service": ""}, probe
-        assert not {"httpGet", "tcpSocket", "exec"} & spec.keys(), probe
+        if tls:
+            assert spec["httpGet"] == {"path": "/healthz", "port": "http"}, probe
+            assert not {"grpc", "tcpSocket", "exec"} & spec.keys(), probe
+        else:
+            assert spec["grpc"] == {"port": grpc_port, "service": ""}, probe
+            assert not {"httpGet", "tcpSocket", "exec"} & spec.keys(), probe
+        expected = render.merged["probes"][values]
+        assert {k: spec[k] for k in expected} == expected, probe
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -267,11 +292,18 @@ def test_pods_run_restricted(renders: dict[str, Any], scenario: str) -> None:
     assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
     assert container["resources"]["requests"] and container["resources"]["limits"]
     # The only writable places: the data directory (on a volume) and /tmp.
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert mounts == {"/var/lib/smsgateway": "data", "/tmp": "tmp"}
+    writable = {p: m["name"] for p, m in render.mounts.items() if not m.get("readOnly")}
+    assert writable == {"/var/lib/smsgateway": "data", "/tmp": "tmp"}
     assert render.config["SMSGW_DATA_DIR"] == "/var/lib/smsgateway"
-    volumes = {v["name"]: v for v in pod["volumes"]}
+    volumes = render.volumes
     assert "emptyDir" in volumes["tmp"]
+    # Everything else is a Secret's files, read-only, readable by the pod's group only, and
+    # mounted as a directory (a subPath mount would never see a rotated file).
+    for mount in render.mounts.values():
+        if mount.get("readOnly"):
+            assert "subPath" not in mount, mount
+            secret = volumes[mount["name"]]["secret"]
+            assert secret["defaultMode"] == 0o440, mount
     # The listeners must accept traffic from outside the pod.
     assert render.config["SMSGW_BIND_HOST"] == "0.0.0.0"
 
@@ -366,13 +398,113 @@ def test_secret_references_resolve(renders: dict[str, Any], scenario: str) -> No
         assert "SMSGW_REDIS_URL" not in refs
 
 
+def _existing_secrets(values: dict[str, Any]) -> set[str]:
+    """The Secrets a scenario says exist outside the chart."""
+    names = {
+        values["credentials"]["existingSecret"],
+        values["redis"]["existingSecret"],
+        values["redis"]["password"]["existingSecret"],
+        values["callers"]["existingSecret"],
+        values["tls"]["existingSecret"],
+        values["tls"]["clientCA"]["existingSecret"],
+        values["tls"]["clientCA"]["helmTestSecret"],
+    }
+    return names - {""}
+
+
+def _file_settings(render: Any) -> dict[str, tuple[Manifest, str]]:
+    """Each SMSGW_*_FILE setting: the Secret volume and the key behind the file it names."""
+    found: dict[str, tuple[Manifest, str]] = {}
+    for name, path in render.config.items():
+        if not name.endswith("_FILE"):
+            continue
+        directory, _, file_name = path.rpartition("/")
+        mount = render.mounts[directory]
+        assert mount.get("readOnly") is True, name
+        volume = render.volumes[mount["name"]]["secret"]
+        (item,) = [i for i in volume["items"] if i["path"] == file_name]
+        found[name] = (volume, item["key"])
+    return found
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_secret_volumes_resolve(renders: dict[str, Any], scenario: str) -> None:
+    """Every mounted Secret is rendered with the keys the pods read, or declared as existing;
+    every file setting names a file that is mounted."""
+    render = renders[scenario]
+    data = _secret_data(render)
+    external = _existing_secrets(render.merged)
+    pods = [render.pod_spec] + [p["spec"] for p in render.all("Pod")]
+    for pod in pods:
+        for volume in pod.get("volumes", []):
+            secret = volume.get("secret")
+            if secret is None:
+                continue
+            name = secret["secretName"]
+            if name in external:
+                assert name not in data, "the chart must not create an existing Secret"
+            else:
+                for item in secret["items"]:
+                    assert item["key"] in data[name], (name, item)
+    files = _file_settings(render)
+    assert set(files) <= {
+        "SMSGW_CALLERS_FILE",
+        "SMSGW_TLS_CERT_FILE",
+        "SMSGW_TLS_KEY_FILE",
+        "SMSGW_TLS_CLIENT_CA_FILE",
+        "SMSGW_REDIS_PASSWORD_FILE",
+    }
+    # Each mounted Secret file is named by a setting (nothing mounted for nobody).
+    named = {(volume["secretName"], key) for volume, key in files.values()}
+    for mount in render.mounts.values():
+        if mount.get("readOnly"):
+            secret = render.volumes[mount["name"]]["secret"]
+            for item in secret["items"]:
+                assert (secret["secretName"], item["key"]) in named, item
+
+
+def _stand_in_files(tmp_path: Path) -> dict[str, bytes]:
+    """Contents for files whose Secret exists outside the chart: a callers file, a real
+    certificate chain and key, a CA bundle, a password."""
+    ca = trustme.CA()
+    server = ca.issue_cert("smsgw-smsgateway", "smsgw-smsgateway.sms.svc")
+    caller = {
+        "name": "ops",
+        "key_sha256": hashlib.sha256(b"stand-in key").hexdigest(),
+        "permissions": ["admin"],
+        "signs": ["*"],
+    }
+    return {
+        "SMSGW_CALLERS_FILE": yaml.safe_dump({"callers": [caller]}).encode(),
+        "SMSGW_TLS_CERT_FILE": b"".join(blob.bytes() for blob in server.cert_chain_pems),
+        "SMSGW_TLS_KEY_FILE": server.private_key_pem.bytes(),
+        "SMSGW_TLS_CLIENT_CA_FILE": ca.cert_pem.bytes(),
+        "SMSGW_REDIS_PASSWORD_FILE": b"stand-in-password",
+    }
+
+
+def _materialise_files(render: Any, env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """Write each mounted file (the rendered Secret's content, else a stand-in) under tmp_path
+    and point its setting there, as the kubelet would mount it."""
+    data = _secret_data(render)
+    stand_ins = _stand_in_files(tmp_path)
+    env = dict(env)
+    for name, (volume, key) in _file_settings(render).items():
+        rendered = data.get(volume["secretName"], {}).get(key)
+        content = rendered.encode() if rendered is not None else stand_ins[name]
+        target = tmp_path / name.lower()
+        target.write_bytes(content)
+        env[name] = str(target)
+    return env
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_the_service_accepts_the_rendered_configuration(
-    renders: dict[str, Any], scenario: str
+    renders: dict[str, Any], scenario: str, tmp_path: Path
 ) -> None:
     """Feed what a pod would get (ConfigMap + Secret) to the service's own settings reader."""
     render = renders[scenario]
-    env = _pod_env(render, _secret_data(render))
+    env = _materialise_files(render, _pod_env(render, _secret_data(render)), tmp_path)
     if render.values.get("credentials", {}).get("existingSecret"):
         env |= {"SMSGW_APP_ID": "extapp", "SMSGW_SECRET": "external-secret"}
     if render.values.get("redis", {}).get("existingSecret"):
@@ -422,9 +554,10 @@ def test_ingress_exposes_only_the_callback_paths(renders: dict[str, Any]) -> Non
 
 
 def test_ingress_follows_custom_callback_paths_and_has_no_path_knob(render: Any) -> None:
-    values = {
+    values = OPEN | {
         "ingress": {"enabled": True, "hosts": ["a.example.com", "b.example.com"]},
         "config": {"callbacks": {"reportPath": "/sms/dlr", "uplinkPath": "/sms/mo"}},
+        "credentials": {"callbackToken": "t0ken"},
     }
     ingress = render(values).one("Ingress")
     assert len(ingress["spec"]["rules"]) == 2
@@ -438,7 +571,7 @@ def test_ingress_follows_custom_callback_paths_and_has_no_path_knob(render: Any)
 
 
 def test_no_ingress_by_default(renders: dict[str, Any], render: Any) -> None:
-    assert render({}).all("Ingress") == []
+    assert render(OPEN).all("Ingress") == []
     assert renders["default"].all("Ingress") == []
     assert "The Ingress is disabled" in renders["default"].notes
 
@@ -573,12 +706,12 @@ def test_grafana_dashboard_configmap_is_labelled_for_the_sidecar(
     )
     # Off by default.
     assert not any(
-        o["metadata"]["name"].endswith("-dashboard") for o in render({}).all("ConfigMap")
+        o["metadata"]["name"].endswith("-dashboard") for o in render(OPEN).all("ConfigMap")
     )
 
 
 def test_monitoring_is_off_by_default(render: Any) -> None:
-    kinds = {o["kind"] for o in render({}).objects}
+    kinds = {o["kind"] for o in render(OPEN).objects}
     assert not kinds & {"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "Ingress"}
 
 
@@ -587,10 +720,12 @@ def test_pods_roll_when_configuration_or_secrets_change(render: Any) -> None:
         annotations = render(values).deployment["spec"]["template"]["metadata"]["annotations"]
         return annotations["checksum/config"], annotations["checksum/secret"]
 
-    base = {"config": {"upstreamUrl": "https://p.example.com"}}
+    base = OPEN | {"config": {"upstreamUrl": "https://p.example.com"}}
     creds = {"credentials": {"appId": "a1", "secret": "s1"}}
     config_1, secret_1 = checksums(base | creds)
-    config_2, secret_2 = checksums({"config": {"upstreamUrl": "https://q.example.com"}} | creds)
+    config_2, secret_2 = checksums(
+        OPEN | {"config": {"upstreamUrl": "https://q.example.com"}} | creds
+    )
     config_3, secret_3 = checksums(base | {"credentials": {"appId": "a1", "secret": "s2"}})
     assert config_1 != config_2 and secret_1 == secret_2
     assert config_1 == config_3 and secret_1 != secret_3
@@ -611,7 +746,8 @@ def test_platform_assigned_ids_and_pinned_digest(render: Any) -> None:
     """OpenShift-style: null ids leave them to the platform; non-root is still enforced."""
     digest = "sha256:" + "ab" * 32
     out = render(
-        {
+        OPEN
+        | {
             "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
             "image": {
                 "repository": "registry.example.com/smsgateway",
@@ -625,12 +761,22 @@ def test_platform_assigned_ids_and_pinned_digest(render: Any) -> None:
     assert out.container["image"] == f"registry.example.com/smsgateway@{digest}"
 
 
-def test_default_values_run_the_sandbox_demo_and_say_so(render: Any) -> None:
-    demo = render({})
+def test_default_values_refuse_to_run_without_callers(render: Any) -> None:
+    """The pods listen on 0.0.0.0: without callers, running open must be said explicitly."""
+    with pytest.raises(helm.HelmRenderError) as caught:
+        render({})
+    assert "no callers are declared" in str(caught.value)
+    assert "auth.allowUnauthenticated=true" in str(caught.value)
+
+
+def test_minimal_values_run_the_sandbox_demo_and_say_so(render: Any) -> None:
+    demo = render(OPEN)
     assert demo.config["SMSGW_UPSTREAM_URL"] == ""
     assert demo.all("Secret") == []
     assert not any(v["name"] in SECRET_ENV for v in demo.container["env"])
     assert "WARNING: config.upstreamUrl is empty" in demo.notes
+    assert "WARNING: auth.allowUnauthenticated is true" in demo.notes
+    assert demo.config["SMSGW_ALLOW_UNAUTHENTICATED"] == "true"
     # NOTES tell how to call the service.
     assert "grpcurl -plaintext localhost:50051 list smsgateway.v1.SmsGateway" in demo.notes
     assert "smsgw-smsgateway.sms.svc.cluster.local:50051" in demo.notes

@@ -31,7 +31,7 @@ async def health_server() -> AsyncIterator[tuple[str, health.aio.HealthServicer]
 
 
 def _hook_command(render: Any) -> list[str]:
-    pod = render({}).one("Pod")
+    pod = render({"auth": {"allowUnauthenticated": True}}).one("Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     (container,) = pod["spec"]["containers"]
     command: list[str] = container["command"]

@@ -22,6 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "smsgateway"
 REAL = {"config": {"upstreamUrl": "https://sms-api.example.com"}}
 CREDS = {"credentials": {"appId": "app1", "secret": "s3cret"}}
+OPEN = {"auth": {"allowUnauthenticated": True}}
+CALLER = {
+    "name": "billing",
+    "key_sha256": "ab" * 32,
+    "permissions": ["send"],
+    "signs": ["Acme"],
+}
 
 
 def _render(chart: helm.Chart, values: dict[str, Any]) -> dict[str, str]:
@@ -56,6 +63,24 @@ def _render(chart: helm.Chart, values: dict[str, Any]) -> dict[str, str]:
         ({"extraEnv": [{"name": "SMSGW_REDIS_URL", "value": "redis://:pw@r"}]}, "/extraEnv/0"),
         # Polling needs a sign (the provider requires one).
         ({"config": {"poll": {"enabled": True}}}, "/config/poll/sign"),
+        # Callers: digests only (never a key), known permissions, bounded names.
+        ({"callers": {"entries": [CALLER | {"key": "plain"}]}}, "additional properties 'key'"),
+        ({"callers": {"entries": [CALLER | {"key_sha256": "abc"}]}}, "key_sha256"),
+        ({"callers": {"entries": [CALLER | {"permissions": ["root"]}]}}, "permissions/0"),
+        ({"callers": {"entries": [CALLER | {"permissions": []}]}}, "permissions"),
+        ({"callers": {"entries": [CALLER | {"name": "a b"}]}}, "entries/0/name"),
+        ({"callers": {"entries": [CALLER | {"rate_limit_per_second": 0}]}}, "rate_limit"),
+        ({"callers": {"entries": [{"name": "x", "permissions": ["send"]}]}}, "key_sha256"),
+        ({"auth": {"allowUnauthenticated": "yes"}}, "/auth/allowUnauthenticated"),
+        # Mutual TLS needs the server certificate.
+        ({"tls": {"clientCA": {"existingSecret": "ca"}}}, "/tls/existingSecret"),
+        ({"redis": {"waitReplicas": -1}}, "/redis/waitReplicas"),
+        ({"redis": {"keyPrefix": "has space"}}, "/redis/keyPrefix"),
+        ({"podSpread": {"antiAffinity": "strict"}}, "/podSpread/antiAffinity"),
+        ({"podDisruptionBudget": {"maxUnavailable": 1}}, "/podDisruptionBudget"),
+        # What the chart sets itself cannot be overridden (or its checks bypassed).
+        ({"config": {"extraSettings": {"SMSGW_ALLOW_UNAUTHENTICATED": "true"}}}, "extraSettings"),
+        ({"config": {"extraSettings": {"SMSGW_GRPC_PORT": "1"}}}, "extraSettings"),
     ],
 )
 def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any], where: str) -> None:
@@ -96,8 +121,8 @@ def test_more_than_one_pod_without_redis_is_refused(
 )
 def test_more_than_one_pod_with_redis_is_accepted(chart: helm.Chart, redis: dict[str, Any]) -> None:
     for values in (
-        {"replicaCount": 3, "redis": redis},
-        {"autoscaling": {"enabled": True}, "redis": redis},
+        OPEN | {"replicaCount": 3, "redis": redis},
+        OPEN | {"autoscaling": {"enabled": True}, "redis": redis},
     ):
         chart.validate_schema(chart.merge_values(values))
         assert "kind: Deployment" in _render(chart, values)["smsgateway/templates/deployment.yaml"]
@@ -133,6 +158,15 @@ def test_without_the_schema_the_templates_still_refuse_replicas_without_redis(
             | {"redis": {"url": "redis://r:6379"}},
             "maxReplicas must be at least",
         ),
+        ({}, "no callers are declared"),
+        (OPEN | {"callers": {"entries": [CALLER]}}, "auth.allowUnauthenticated is for running"),
+        (OPEN | {"callers": {"existingSecret": "c"}}, "auth.allowUnauthenticated is for running"),
+        ({"callers": {"entries": [CALLER, CALLER]}}, 'the name "billing" is declared twice'),
+        (OPEN | {"ingress": {"enabled": True}}, "ingress.enabled exposes the push endpoints"),
+        (
+            OPEN | {"redis": {"password": {"existingSecret": "pw"}}},
+            "redis.password.existingSecret needs redis.url",
+        ),
     ],
 )
 def test_templates_refuse_inconsistent_values(
@@ -146,6 +180,7 @@ def test_templates_refuse_inconsistent_values(
 def test_consistent_values_render(chart: helm.Chart) -> None:
     values = (
         REAL
+        | OPEN
         | CREDS
         | {"terminationGracePeriodSeconds": 70, "preStopSleepSeconds": 0}
         | {"config": {"upstreamUrl": "https://x.example.com", "shutdownGraceSeconds": 60}}
@@ -155,7 +190,7 @@ def test_consistent_values_render(chart: helm.Chart) -> None:
     assert pod["terminationGracePeriodSeconds"] == 70
     assert "lifecycle" not in pod["containers"][0]
     # An existing Secret stands in for the credentials.
-    _render(chart, REAL | {"credentials": {"existingSecret": "provider"}})
+    _render(chart, REAL | OPEN | {"credentials": {"existingSecret": "provider"}})
 
 
 def test_schema_is_draft_07_and_closed(chart: helm.Chart) -> None:

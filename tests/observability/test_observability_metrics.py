@@ -69,7 +69,7 @@ def test_every_metric_is_prefixed_and_typed() -> None:
         assert family.name.startswith("smsgateway_"), family.name
         assert family.documentation, family.name
         if family.type == "counter":
-            assert family.samples[0].name.endswith(("_total", "_created")) or not family.samples
+            assert not family.samples or family.samples[0].name.endswith(("_total", "_created"))
     names = {f.name for f in families}
     # The process collector is on our registry too.
     assert "process_cpu_seconds" in names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smsgateway.sending.idempotency import IdempotencyStore
+from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore as IdempotencyStore
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 

@@ -55,9 +55,43 @@ def test_secret_is_not_in_repr() -> None:
     assert "hush" not in repr(settings)
 
 
-def test_redis_is_refused_until_the_backend_exists() -> None:
-    with pytest.raises(ConfigError, match="SMSGW_REDIS_URL"):
-        Settings.from_env({"SMSGW_REDIS_URL": "redis://localhost:6379/0"})
+def test_redis_settings_are_read_and_the_url_never_shown(tmp_path: Path) -> None:
+    password = tmp_path / "redis-password"
+    password.write_text("from-file\n")
+    settings = Settings.from_env(
+        {
+            "SMSGW_REDIS_URL": "rediss://gw:hunter2@redis.example:6380/1",
+            "SMSGW_REDIS_PASSWORD_FILE": str(password),
+            "SMSGW_REDIS_KEY_PREFIX": "gw-eu",
+            "SMSGW_REDIS_WAIT_REPLICAS": "1",
+        }
+    )
+    assert settings.redis_url == "rediss://gw:hunter2@redis.example:6380/1"
+    assert settings.redis_password_file == password
+    assert (settings.redis_key_prefix, settings.redis_wait_replicas) == ("gw-eu", 1)
+    assert "hunter2" not in repr(settings) and "redis.example" not in repr(settings)
+    assert Settings.from_env({}).redis_url is None  # unset: the embedded SQLite store
+
+
+def test_bad_redis_settings_are_named_without_echoing_the_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {
+                "SMSGW_REDIS_URL": "http://gw:hunter2@redis.example:6379",
+                "SMSGW_REDIS_PASSWORD_FILE": str(tmp_path / "missing"),
+                "SMSGW_REDIS_KEY_PREFIX": "a{b}",
+                "SMSGW_REDIS_WAIT_REPLICAS": "-1",
+            }
+        )
+    text = str(caught.value)
+    for name in (
+        "SMSGW_REDIS_URL",
+        "SMSGW_REDIS_PASSWORD_FILE",
+        "SMSGW_REDIS_KEY_PREFIX",
+        "SMSGW_REDIS_WAIT_REPLICAS",
+    ):
+        assert name in text
+    assert "hunter2" not in text
 
 
 def test_cli_reports_bad_config_with_exit_code_2() -> None:

@@ -42,6 +42,10 @@ def details_of(err: grpc.aio.AioRpcError) -> Details:
             retry = error_details_pb2.RetryInfo()
             any_.Unpack(retry)
             out.retry_delay = retry.retry_delay.ToTimedelta().total_seconds()
+        elif any_.Is(pb.SendFailure.DESCRIPTOR):
+            failure = pb.SendFailure()
+            any_.Unpack(failure)
+            out.partial = failure
         elif any_.Is(pb.SendSmsResponse.DESCRIPTOR):
             partial = pb.SendSmsResponse()
             any_.Unpack(partial)

@@ -133,6 +133,75 @@ True (non-empty) when the data directory lives on a PersistentVolumeClaim: only 
 {{- end }}
 
 {{/*
+True (non-empty) when the pods may number more than one (fixed replicas > 1, or an HPA):
+the default pod spreading applies.
+*/}}
+{{- define "smsgateway.scaledOut" -}}
+{{- if or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
+{{- end }}
+
+{{/*
+True (non-empty) when more than one pod always runs: only then a PodDisruptionBudget with
+minAvailable 1 leaves room for a node drain.
+*/}}
+{{- define "smsgateway.severalPods" -}}
+{{- if .Values.autoscaling.enabled }}
+{{- if gt (int .Values.autoscaling.minReplicas) 1 }}true{{ end }}
+{{- else if gt (int .Values.replicaCount) 1 }}true{{ end }}
+{{- end }}
+
+{{/*
+The Redis key prefix: the configured one, else the release's full name.
+*/}}
+{{- define "smsgateway.redisKeyPrefix" -}}
+{{- default (include "smsgateway.fullname" .) .Values.redis.keyPrefix }}
+{{- end }}
+
+{{/*
+True (non-empty) when callers are declared (the gRPC API asks for keys).
+*/}}
+{{- define "smsgateway.callersEnabled" -}}
+{{- if or .Values.callers.existingSecret .Values.callers.entries }}true{{ end }}
+{{- end }}
+
+{{/*
+Name of the Secret holding the callers file; the chart's own is `<fullname>-callers`.
+*/}}
+{{- define "smsgateway.callersSecretName" -}}
+{{- default (printf "%s-callers" (include "smsgateway.fullname" .)) .Values.callers.existingSecret }}
+{{- end }}
+
+{{/*
+True (non-empty) when the gRPC port serves TLS.
+*/}}
+{{- define "smsgateway.tlsEnabled" -}}
+{{- if .Values.tls.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+True (non-empty) when the gRPC port asks for client certificates (mutual TLS).
+*/}}
+{{- define "smsgateway.mtlsEnabled" -}}
+{{- if and .Values.tls.existingSecret .Values.tls.clientCA.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+True (non-empty) when a callback token reaches the process: inline, or from the existing
+credentials Secret (whose key is then required when the Ingress is on).
+*/}}
+{{- define "smsgateway.callbackTokenConfigured" -}}
+{{- if or .Values.credentials.callbackToken .Values.credentials.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+defaultMode of the mounted Secret files: group-readable only when the volume group is set
+(fsGroup owns them), else world-readable inside the pod (the platform picks the uid).
+*/}}
+{{- define "smsgateway.secretFileMode" -}}
+{{- if kindIs "invalid" .Values.podSecurityContext.fsGroup }}292{{ else }}288{{ end }}
+{{- end }}
+
+{{/*
 Checks that values schema cannot express (cross-field rules); fail with an actionable message.
 The schema also refuses replicas > 1 without Redis; this repeats it for `helm template
 --skip-schema-validation` users.
@@ -150,5 +219,27 @@ The schema also refuses replicas > 1 without Redis; this repeats it for `helm te
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
+{{- end }}
+{{- if and (not (include "smsgateway.callersEnabled" .)) (not .Values.auth.allowUnauthenticated) }}
+{{- fail "the pods listen on 0.0.0.0 and no callers are declared: set callers.entries or callers.existingSecret (keys for the gRPC API), or auth.allowUnauthenticated=true to let anyone who reaches the gRPC port send SMS" }}
+{{- end }}
+{{- if and (include "smsgateway.callersEnabled" .) .Values.auth.allowUnauthenticated }}
+{{- fail "auth.allowUnauthenticated is for running without callers: remove it, callers are declared" }}
+{{- end }}
+{{- $names := dict }}
+{{- range .Values.callers.entries }}
+{{- if hasKey $names .name }}
+{{- fail (printf "callers.entries: the name %q is declared twice" .name) }}
+{{- end }}
+{{- $_ := set $names .name true }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not (include "smsgateway.callbackTokenConfigured" .)) }}
+{{- fail "ingress.enabled exposes the push endpoints: set credentials.callbackToken, or credentials.existingSecret with the token under credentials.existingSecretKeys.callbackToken" }}
+{{- end }}
+{{- if and .Values.tls.clientCA.existingSecret (not .Values.tls.existingSecret) }}
+{{- fail "tls.clientCA.existingSecret (mutual TLS) needs tls.existingSecret (the server certificate)" }}
+{{- end }}
+{{- if and .Values.redis.password.existingSecret (not (include "smsgateway.redisEnabled" .)) }}
+{{- fail "redis.password.existingSecret needs redis.url or redis.existingSecret" }}
 {{- end }}
 {{- end }}

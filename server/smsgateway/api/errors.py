@@ -26,9 +26,15 @@ from grpc_status import rpc_status
 from smsgateway.events.model import GroupMismatchError, OutOfRangeError
 from smsgateway.sending.service import RequestIdConflictError, SendFailedError
 from smsgateway.upstream import errors as upstream
+from smsgateway.v1 import error_reason_pb2
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 DOMAIN = "smsgateway"
+R = error_reason_pb2.ErrorReason
+"""The proto's `ErrorReason` enum: `ErrorInfo.reason` is always the name of one of its values."""
+FAILURES_IN_DETAILS = 5
+"""Failed calls named in a `SendFailure` (the whole result is `GetSend`)."""
+_DETAIL_TEXT_MAX = 200
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +56,7 @@ class ApiError(Exception):
         code: grpc.StatusCode,
         message: str,
         *,
-        reason: str,
+        reason: str | int,
         metadata: Mapping[str, str] | None = None,
         violations: Sequence[FieldViolation] = (),
         retry_delay: float | None = None,
@@ -59,7 +65,8 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.reason = reason
+        # An `ErrorReason` value or its name; the caller sees the name.
+        self.reason = R.Name(reason) if isinstance(reason, int) else reason
         self.metadata = dict(metadata or {})
         self.violations = tuple(violations)
         self.retry_delay = retry_delay
@@ -104,57 +111,84 @@ def invalid_argument(violations: Sequence[FieldViolation], message: str | None =
     return ApiError(
         grpc.StatusCode.INVALID_ARGUMENT,
         message,
-        reason="INVALID_ARGUMENT",
+        reason=R.INVALID_ARGUMENT,
         violations=violations,
     )
 
 
-def not_found(message: str, reason: str, metadata: Mapping[str, str] | None = None) -> ApiError:
+def not_found(
+    message: str, reason: str | int, metadata: Mapping[str, str] | None = None
+) -> ApiError:
     """A named thing does not exist."""
     return ApiError(grpc.StatusCode.NOT_FOUND, message, reason=reason, metadata=metadata)
 
 
 def failed_precondition(
-    message: str, reason: str, metadata: Mapping[str, str] | None = None
+    message: str, reason: str | int, metadata: Mapping[str, str] | None = None
 ) -> ApiError:
     """The system is not in a state where the call can run."""
     return ApiError(grpc.StatusCode.FAILED_PRECONDITION, message, reason=reason, metadata=metadata)
 
 
-def out_of_range(message: str, reason: str, metadata: Mapping[str, str] | None = None) -> ApiError:
+def out_of_range(
+    message: str, reason: str | int, metadata: Mapping[str, str] | None = None
+) -> ApiError:
     """A position outside what exists."""
     return ApiError(grpc.StatusCode.OUT_OF_RANGE, message, reason=reason, metadata=metadata)
 
 
-def send_failed(exc: SendFailedError, response_type: type[Message]) -> ApiError:
-    """A send that was not accepted whole: the status of its worst failure, and the
-    partial response (which calls went out, with their bizIds) packed in the details."""
+def send_failed(exc: SendFailedError) -> ApiError:
+    """A send that was not accepted whole: the status of its worst failure and a
+    `SendFailure` (request_id, counts, the first few failed calls) in the details.
+    Bounded whatever the number of recipients; `GetSend` has the whole result."""
     calls = exc.response.calls
     outcomes = {c.outcome for c in calls}
     meta = {
+        "request_id": exc.response.request_id,
         "accepted_count": str(exc.response.accepted_count),
         "failed_count": str(exc.response.failed_count),
         "unknown_count": str(exc.response.unknown_count),
     }
     retry_delay: float | None = None
+    reason: int
     if pb.CALL_OUTCOME_NOT_SENT in outcomes:
-        code, reason, retry_delay = grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNAVAILABLE", 1.0
+        code, reason, retry_delay = grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_UNAVAILABLE, 1.0
         first = next(c for c in calls if c.outcome == pb.CALL_OUTCOME_NOT_SENT)
     elif pb.CALL_OUTCOME_REJECTED in outcomes:
-        code, reason = grpc.StatusCode.FAILED_PRECONDITION, "UPSTREAM_REJECTED"
+        code, reason = grpc.StatusCode.FAILED_PRECONDITION, R.UPSTREAM_REJECTED
         first = next(c for c in calls if c.outcome == pb.CALL_OUTCOME_REJECTED)
         meta["provider_code"] = first.provider_code
     else:
-        code, reason = grpc.StatusCode.UNKNOWN, "UPSTREAM_OUTCOME_UNKNOWN"
+        code, reason = grpc.StatusCode.UNKNOWN, R.UPSTREAM_OUTCOME_UNKNOWN
         first = next(c for c in calls if c.outcome == pb.CALL_OUTCOME_UNKNOWN)
-    partial = response_type.FromString(exc.response.SerializeToString())
+    failed = [c for c in calls if c.outcome != pb.CALL_OUTCOME_ACCEPTED]
+    summary = pb.SendFailure(
+        request_id=exc.response.request_id,
+        call_count=len(calls),
+        recipient_count=exc.response.recipient_count,
+        accepted_count=exc.response.accepted_count,
+        failed_count=exc.response.failed_count,
+        unknown_count=exc.response.unknown_count,
+        replayed=exc.response.replayed,
+        first_failures=[
+            pb.FailedCall(
+                index=c.index,
+                outcome=c.outcome,
+                recipient_count=len(c.phone_numbers),
+                provider_code=c.provider_code[:_DETAIL_TEXT_MAX],
+                message=c.message[:_DETAIL_TEXT_MAX],
+            )
+            for c in failed[:FAILURES_IN_DETAILS]
+        ],
+    )
+    first_text = (first.message or R.Name(reason))[:_DETAIL_TEXT_MAX]
     return ApiError(
         code,
-        f"{exc}; first failure: {first.message or reason}",
+        f"{exc}; first failure: {first_text}",
         reason=reason,
         metadata=meta,
         retry_delay=retry_delay,
-        details=[partial],
+        details=[summary],
     )
 
 
@@ -166,7 +200,7 @@ def _provider_meta(exc: upstream.UpstreamError) -> dict[str, str]:
     return meta
 
 
-def _upstream(exc: upstream.UpstreamError, code: grpc.StatusCode, reason: str) -> ApiError:
+def _upstream(exc: upstream.UpstreamError, code: grpc.StatusCode, reason: int) -> ApiError:
     return ApiError(
         code,
         str(exc),
@@ -177,7 +211,7 @@ def _upstream(exc: upstream.UpstreamError, code: grpc.StatusCode, reason: str) -
 
 
 def _out_of_range(exc: OutOfRangeError) -> ApiError:
-    return out_of_range(str(exc), "CURSOR_OUT_OF_RANGE", {"oldest_cursor": str(exc.oldest_cursor)})
+    return out_of_range(str(exc), R.CURSOR_OUT_OF_RANGE, {"oldest_cursor": str(exc.oldest_cursor)})
 
 
 # The table. Order matters: subclasses before their bases.
@@ -187,43 +221,43 @@ _TABLE: list[tuple[type[BaseException], Callable[[Any], ApiError]]] = [
         lambda e: ApiError(
             grpc.StatusCode.ALREADY_EXISTS,
             str(e),
-            reason="REQUEST_ID_REUSED",
+            reason=R.REQUEST_ID_REUSED,
             metadata={"request_id": e.request_id},
         ),
     ),
     (
         upstream.TokenUnavailableError,
-        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_TOKEN_UNAVAILABLE"),
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_TOKEN_UNAVAILABLE),
     ),
     (
         upstream.TokenRejectedError,
-        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_TOKEN_REJECTED"),
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_TOKEN_REJECTED),
     ),
     (
         upstream.NotSentError,
-        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNREACHABLE"),
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_UNREACHABLE),
     ),
     (
         upstream.UpstreamUnavailableError,
-        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_UNAVAILABLE"),
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_UNAVAILABLE),
     ),
     (
         upstream.OutcomeUnknownError,
-        lambda e: _upstream(e, grpc.StatusCode.UNKNOWN, "UPSTREAM_OUTCOME_UNKNOWN"),
+        lambda e: _upstream(e, grpc.StatusCode.UNKNOWN, R.UPSTREAM_OUTCOME_UNKNOWN),
     ),
     (
         upstream.ProviderRejectedError,
-        lambda e: _upstream(e, grpc.StatusCode.FAILED_PRECONDITION, "UPSTREAM_REJECTED"),
+        lambda e: _upstream(e, grpc.StatusCode.FAILED_PRECONDITION, R.UPSTREAM_REJECTED),
     ),
     (
         upstream.UpstreamError,
-        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, "UPSTREAM_ERROR"),
+        lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_ERROR),
     ),
-    (SendFailedError, lambda e: send_failed(e, pb.SendSmsResponse)),
+    (SendFailedError, send_failed),
     (OutOfRangeError, _out_of_range),
     (
         GroupMismatchError,
-        lambda e: failed_precondition(str(e), "CONSUMER_GROUP_FILTER_MISMATCH"),
+        lambda e: failed_precondition(str(e), R.CONSUMER_GROUP_FILTER_MISMATCH),
     ),
 ]
 
@@ -236,7 +270,7 @@ def to_api_error(exc: BaseException) -> ApiError:
         if isinstance(exc, kind):
             return build(exc)
     log.error("unhandled error in RPC", exc_info=exc)
-    return ApiError(grpc.StatusCode.INTERNAL, "internal error", reason="INTERNAL")
+    return ApiError(grpc.StatusCode.INTERNAL, "internal error", reason=R.INTERNAL)
 
 
 async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: BaseException) -> None:

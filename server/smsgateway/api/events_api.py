@@ -44,7 +44,6 @@ from smsgateway.api.errors import (
 from smsgateway.events.hub import EventHub, HubClosedError
 from smsgateway.events.model import (
     EventFilter,
-    EventStore,
     ReportFilter,
     StoredEvent,
     StoredReport,
@@ -52,6 +51,7 @@ from smsgateway.events.model import (
     Stream,
     UplinkFilter,
 )
+from smsgateway.events.ports import ConsumerGroups, EventLog
 from smsgateway.events.subscriptions import (
     CursorAheadError,
     EventReader,
@@ -65,6 +65,7 @@ from smsgateway.events.subscriptions import (
 )
 from smsgateway.messaging import normalize_phone_number, phone_number_problem, validate_sign
 from smsgateway.observability.tracing import delivery_span
+from smsgateway.sending.ports import SendLog, Suppressions
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -114,25 +115,35 @@ class _StreamPlan:
     group: _GroupOptions | None
 
 
+@dataclass(frozen=True, slots=True)
+class EventStores:
+    """The storage ports the event RPCs use."""
+
+    events: EventLog
+    groups: ConsumerGroups
+    send_log: SendLog
+    suppressions: Suppressions
+
+
 class EventsApi:
-    """Implements the event RPCs of `SmsGateway` on an `EventStore` and an `EventHub`."""
+    """Implements the event RPCs of `SmsGateway` on the event stores and an `EventHub`."""
 
     def __init__(
         self,
-        store: EventStore,
+        stores: EventStores,
         hub: EventHub,
         *,
         config: EventsApiConfig = EventsApiConfig(),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`clock` is the monotonic clock consumer-group members time their leases by."""
-        self._store = store
+        self._stores = stores
         self._hub = hub
         self._config = config
         self._clock = clock
         # Shared by every plain subscriber: identical reads after one wake-up
         # become one store call.
-        self._reader = EventReader(store)
+        self._reader = EventReader(stores.events)
         # Fan-out sends one event to many subscribers: convert it once.
         self._responses = ResponseCache()
 
@@ -230,10 +241,12 @@ class EventsApi:
                 )
             else:
                 await join_group(
-                    self._store, plan.stream, plan.group.name, plan.start, plan.event_filter
+                    self._stores.events,
+                    self._stores.groups,
+                    plan.stream, plan.group.name, plan.start, plan.event_filter
                 )
                 events = group_member(
-                    self._store,
+                    self._stores.groups,
                     self._hub,
                     plan.stream,
                     plan.group.name,
@@ -305,7 +318,7 @@ class EventsApi:
         _raise_if_any(violations)
         assert stream is not None
         unique = sorted(set(cursors))
-        count = await self._store.ack(stream, request.consumer_group, unique)
+        count = await self._stores.groups.ack(stream, request.consumer_group, unique)
         # Members in this process stop counting them and claim more.
         self._hub.notify_group(stream, request.consumer_group, unique)
         return pb.AcknowledgeEventsResponse(acknowledged_count=count)
@@ -321,8 +334,8 @@ class EventsApi:
             raise invalid_argument(
                 [FieldViolation("biz_id", f"is required: 1 to {BIZ_ID_MAX} characters")]
             )
-        batch = await self._store.sent_batch(biz_id)
-        latest = await self._store.latest_reports(biz_id)
+        batch = await self._stores.send_log.sent_batch(biz_id)
+        latest = await self._stores.send_log.latest_reports(biz_id)
         if batch is None and not latest:
             raise not_found(
                 f"no send and no report with bizId {biz_id!r}",
@@ -399,7 +412,7 @@ class EventsApi:
         cursor = int(after) if isinstance(after, int) else 0
         # One extra tells whether another page exists, so the last page never
         # hands out a token that leads to an empty page.
-        events = await self._store.read(stream, cursor, page_size + 1, event_filter)
+        events = await self._stores.events.read(stream, cursor, page_size + 1, event_filter)
         if len(events) <= page_size:
             return events, ""
         page = events[:page_size]
@@ -430,7 +443,7 @@ class EventsApi:
         after = _decode_token(request.page_token, "suppressions", fingerprint, violations)
         _raise_if_any(violations)
         key = (after[0], after[1]) if isinstance(after, list) else None
-        rows = await self._store.list_suppressions(request.sign, key, page_size + 1)
+        rows = await self._stores.suppressions.list_suppressions(request.sign, key, page_size + 1)
         token = ""
         if len(rows) > page_size:
             rows = rows[:page_size]
@@ -458,7 +471,7 @@ class EventsApi:
             violations.append(FieldViolation("reason", "must not contain control characters"))
         _raise_if_any(violations)
         assert number is not None
-        suppression = await self._store.add_suppression(request.sign, number, reason)
+        suppression = await self._stores.suppressions.add_suppression(request.sign, number, reason)
         return pb.AddSuppressionResponse(suppression=suppression_to_proto(suppression))
 
     @handle_errors
@@ -470,7 +483,7 @@ class EventsApi:
         number = _phone_number(request.phone_number, "phone_number", violations)
         _raise_if_any(violations)
         assert number is not None
-        removed = await self._store.remove_suppression(request.sign, number)
+        removed = await self._stores.suppressions.remove_suppression(request.sign, number)
         return pb.RemoveSuppressionResponse(removed=removed)
 
 

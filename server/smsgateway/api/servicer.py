@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2
 
 from smsgateway.api.errors import handle_errors, send_failed
 from smsgateway.api.events_api import EventsApi
+from smsgateway.api.sends_api import SendsApi
 from smsgateway.api.validation import plan_send, plan_template_send
 from smsgateway.sending.service import SendFailedError, SendPlan, SendService
 from smsgateway.upstream.client import ProviderClient
@@ -54,6 +55,7 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignor
         self.ListSuppressions = events.list_suppressions
         self.AddSuppression = events.add_suppression
         self.RemoveSuppression = events.remove_suppression
+        self.GetSend = SendsApi(sends).get_send
 
     @handle_errors
     async def SendSms(self, request: pb.SendSmsRequest, context: Context) -> pb.SendSmsResponse:
@@ -61,7 +63,7 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignor
         try:
             return await self._sends.send(plan, deadline_of(context))
         except SendFailedError as exc:
-            raise send_failed(exc, pb.SendSmsResponse) from None
+            raise send_failed(exc) from None
 
     @handle_errors
     async def SendTemplateSms(
@@ -71,7 +73,7 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignor
         try:
             response = await self._sends.send(plan, deadline_of(context))
         except SendFailedError as exc:
-            raise send_failed(exc, pb.SendTemplateSmsResponse) from None
+            raise send_failed(exc) from None
         # The two responses share their field numbers: one is the other's bytes.
         return pb.SendTemplateSmsResponse.FromString(response.SerializeToString())
 

@@ -27,13 +27,13 @@ from smsgateway.events.lenient_json import LenientJSONError, loads_lenient
 from smsgateway.events.model import (
     AppendResult,
     DeliveryReportIn,
-    EventStore,
     Source,
     StoredEvent,
     Stream,
     UplinkIn,
 )
 from smsgateway.events.optout import OptOutRules
+from smsgateway.events.ports import DeadLetters, EventLog
 from smsgateway.messaging.phones import normalize_phone_number
 from smsgateway.observability import metrics
 from smsgateway.observability.tracing import current_traceparent, ingest_span
@@ -108,7 +108,8 @@ class Ingestor:
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
+        dead_letters: DeadLetters,
         *,
         on_stored: OnStored,
         opt_out: OptOutRules,
@@ -116,6 +117,7 @@ class Ingestor:
     ) -> None:
         """`utc_offset_hours` is the provider's zone for its zone-less times."""
         self._store = store
+        self._dead_letters = dead_letters
         self._on_stored = on_stored
         self._opt_out = opt_out
         self._utc_offset_hours = utc_offset_hours
@@ -221,7 +223,7 @@ class Ingestor:
         self, stream: Stream, body: bytes, rejection: Rejection, error: str, items: int
     ) -> IngestOutcome:
         try:
-            await self._store.add_dead_letter(stream, body, f"{rejection}: {error}")
+            await self._dead_letters.add_dead_letter(stream, body, f"{rejection}: {error}")
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 from smsgateway.events.hub import EventHub
 from smsgateway.events.model import (
     EventFilter,
-    EventStore,
     OutOfRangeError,
     ReportFilter,
     StoredEvent,
     Stream,
     UplinkFilter,
 )
+from smsgateway.events.ports import ConsumerGroups, EventLog
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class CursorAheadError(Exception):
         self.last_cursor = last_cursor
 
 
-async def resolve_start(store: EventStore, stream: Stream, start: Start) -> int:
+async def resolve_start(store: EventLog, stream: Stream, start: Start) -> int:
     """The cursor to read after. Raises `OutOfRangeError` for a cursor older than
     the retained history and `CursorAheadError` for one newer than the newest."""
     if start.kind is StartKind.LATEST:
@@ -140,7 +140,7 @@ class EventReader:
     OLDEST_TTL = 1.0
     """Seconds a looked-up oldest cursor is reused."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventLog) -> None:
         self.store = store
         self._inflight: dict[_ReadKey, asyncio.Future[list[StoredEvent]]] = {}
         self._oldest: dict[Stream, tuple[float, int]] = {}
@@ -180,12 +180,12 @@ class EventReader:
             future.exception()  # retrieved: every waiter may have gone
 
 
-def _reader(source: EventStore | EventReader) -> EventReader:
+def _reader(source: EventLog | EventReader) -> EventReader:
     return source if isinstance(source, EventReader) else EventReader(source)
 
 
 async def subscribe(
-    source: EventStore | EventReader,
+    source: EventLog | EventReader,
     hub: EventHub,
     stream: Stream,
     start: Start,
@@ -264,7 +264,8 @@ class _Held:
 
 
 async def join_group(
-    store: EventStore,
+    events: EventLog,
+    groups: ConsumerGroups,
     stream: Stream,
     name: str,
     start: Start,
@@ -277,14 +278,14 @@ async def join_group(
     Raises `GroupMismatchError` when the group exists with another filter.
     """
     key = filter_key(event_filter)
-    existing = {group.name: group for group in await store.groups(stream)}
-    start_after = 0 if name in existing else await resolve_start(store, stream, start)
-    info = await store.join_group(stream, name, start_after, key)
+    existing = {group.name: group for group in await groups.groups(stream)}
+    start_after = 0 if name in existing else await resolve_start(events, stream, start)
+    info = await groups.join_group(stream, name, start_after, key)
     return info.position
 
 
 async def group_member(
-    store: EventStore,
+    store: ConsumerGroups,
     hub: EventHub,
     stream: Stream,
     group: str,
@@ -360,7 +361,7 @@ def _next_wake(held: _Held, now: float, ack_deadline: float, poll_interval: floa
 
 
 async def _release(
-    store: EventStore, hub: EventHub, stream: Stream, group: str, member_id: str
+    store: ConsumerGroups, hub: EventHub, stream: Stream, group: str, member_id: str
 ) -> None:
     try:
         # Shielded: a second cancellation (server shutdown) must not lose it.

@@ -38,7 +38,13 @@ __all__ = [
     "BUILD_INFO",
     "DEAD_LETTERS",
     "DUPLICATES",
+    "CONSUMER_GROUPS",
+    "CONSUMER_GROUPS_EXPIRED",
     "GROUP_BACKLOG",
+    "GROUP_METRICS_MAX",
+    "STORE_CHECK_FAILURES",
+    "STORE_PERSISTENCE",
+    "STORE_UP",
     "GRPC_LATENCY",
     "GRPC_REQUESTS",
     "IDEMPOTENT_REPLAYS",
@@ -201,8 +207,41 @@ SUBSCRIBERS: Final = Gauge(
 )
 GROUP_BACKLOG: Final = Gauge(
     "smsgateway_consumer_group_backlog_events",
-    "Events stored but not yet acknowledged by a consumer group, by stream and group.",
+    "Events stored but not yet acknowledged by a consumer group, by stream and group "
+    "(the largest GROUP_METRICS_MAX groups by name; the rest summed under group=\"_other\").",
     ["stream", "group"],
+    registry=REGISTRY,
+)
+GROUP_METRICS_MAX: Final = 50
+"""Consumer groups that get their own backlog series: caller-chosen names stay bounded."""
+CONSUMER_GROUPS: Final = Gauge(
+    "smsgateway_consumer_groups",
+    "Consumer groups that exist, by stream.",
+    ["stream"],
+    registry=REGISTRY,
+)
+CONSUMER_GROUPS_EXPIRED: Final = Counter(
+    "smsgateway_consumer_groups_expired_total",
+    "Consumer groups deleted because nobody used them for SMSGW_CONSUMER_GROUP_IDLE_DAYS.",
+    registry=REGISTRY,
+)
+STORE_UP: Final = Gauge(
+    "smsgateway_store_up",
+    "1 when the store (SQLite files or Redis) answers its health check, else 0.",
+    ["backend"],
+    registry=REGISTRY,
+)
+STORE_CHECK_FAILURES: Final = Counter(
+    "smsgateway_store_check_failures_total",
+    "Store health checks that failed (the service was NOT_SERVING meanwhile).",
+    ["backend"],
+    registry=REGISTRY,
+)
+STORE_PERSISTENCE: Final = Gauge(
+    "smsgateway_store_persistence_info",
+    "The store's persistence settings as read at start (value 1), e.g. Redis appendonly and "
+    "appendfsync; \"unknown\" when the server forbids CONFIG.",
+    ["backend", "setting", "value"],
     registry=REGISTRY,
 )
 LAST_REPORT: Final = Gauge(

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from smsgateway.events.model import EventStore, SentBatch
+from smsgateway.events.model import SentBatch, StoredReport
 from smsgateway.messaging import plan_batches
 from smsgateway.observability import metrics
-from smsgateway.sending.idempotency import IdempotencyStore
+from smsgateway.sending.ports import IdempotencyStore, SendLog, Suppressions
 from smsgateway.upstream import errors as upstream
 from smsgateway.upstream.client import ProviderClient
 from smsgateway.v1 import smsgateway_pb2 as pb
@@ -105,16 +105,18 @@ class SendService:
         self,
         client: ProviderClient,
         idempotency: IdempotencyStore,
-        events: EventStore,
+        send_log: SendLog,
+        suppressions: Suppressions,
         *,
         max_concurrent_calls: int = 8,
     ) -> None:
         self._client = client
         self._idempotency = idempotency
-        self._events = events
+        self._suppressions = suppressions
         self._max_concurrent_calls = max_concurrent_calls
         self._running: dict[str, _Running] = {}
-        self._sent_log = _SentLog(events)
+        self._send_log = send_log
+        self._sent_log = _SentLog(send_log)
 
     async def close(self) -> None:
         """Finish background writes (call after the gRPC server stopped)."""
@@ -134,8 +136,34 @@ class SendService:
             return _replayed(response)
         task = asyncio.ensure_future(self._execute(plan, deadline))
         self._running[plan.request_id] = _Running(plan.fingerprint, task)
-        task.add_done_callback(lambda _: self._running.pop(plan.request_id, None))
+        task.add_done_callback(lambda done: self._finished(plan.request_id, done))
         return await asyncio.shield(task)
+
+    def _finished(self, request_id: str, task: asyncio.Future[pb.SendSmsResponse]) -> None:
+        self._running.pop(request_id, None)
+        # A caller that gave up (deadline, cancel) no longer awaits the task: retrieve
+        # its outcome here, so that asyncio never logs "Task exception was never
+        # retrieved". The outcome is in the idempotency record either way (GetSend).
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, SendFailedError | RequestIdConflictError):
+            log.warning("send %s ended with %s", request_id, type(exc).__name__)
+
+    async def stored_send(self, request_id: str) -> pb.SendSmsResponse | None:
+        """The stored result of a send, totals filled in; None when the request_id is
+        unknown or expired. Calls still in flight read `CALL_OUTCOME_UNKNOWN`."""
+        record = await self._idempotency.get(request_id)
+        if record is None:
+            return None
+        response = pb.SendSmsResponse()
+        response.CopyFrom(record.response)
+        _count_recipients(response)
+        return response
+
+    async def latest_reports(self, biz_id: str) -> dict[str, StoredReport]:
+        """The newest delivery report per phone number of one accepted call."""
+        return await self._send_log.latest_reports(biz_id)
 
     async def _execute(self, plan: SendPlan, deadline: float | None) -> pb.SendSmsResponse:
         response = await self._plan(plan)
@@ -183,7 +211,7 @@ class SendService:
         numbers: Sequence[str] = plan.phone_numbers
         suppressed: list[str] = []
         if plan.kind == pb.SMS_KIND_MARKETING:
-            blocked = await self._events.suppressed(plan.sign, numbers)
+            blocked = await self._suppressions.suppressed(plan.sign, numbers)
             if blocked:
                 suppressed = [n for n in numbers if n in blocked]
                 numbers = [n for n in numbers if n not in blocked]
@@ -277,7 +305,7 @@ class _SentLog:
     need not delay the caller's answer (it lands within milliseconds).
     """
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: SendLog) -> None:
         self._store = store
         self._pending: list[SentBatch] = []
         self._task: asyncio.Task[None] | None = None
@@ -311,6 +339,13 @@ def _replayed(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
 
 def _finish(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
     """Fill in the totals; raise `SendFailedError` unless every call was accepted."""
+    _count_recipients(response)
+    if response.failed_count or response.unknown_count:
+        raise SendFailedError(response)
+    return response
+
+
+def _count_recipients(response: pb.SendSmsResponse) -> None:
     accepted = failed = unknown = 0
     for call in response.calls:
         n = len(call.phone_numbers)
@@ -323,6 +358,3 @@ def _finish(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
     response.accepted_count = accepted
     response.failed_count = failed
     response.unknown_count = unknown
-    if failed or unknown:
-        raise SendFailedError(response)
-    return response

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 
@@ -96,7 +96,7 @@ def code_of(value: object) -> str:
         text = value.strip()
         if not text:
             raise ValueError("code is empty")
-        return text
+        return _utf8(text, "code")
     raise ValueError(f"code has type {type(value).__name__}")
 
 
@@ -114,7 +114,12 @@ def parse_time(text: str | None, utc_offset_hours: float) -> datetime | None:
         naive = datetime.fromisoformat(stripped)
     except ValueError:
         raise ValueError(f"time {text[:40]!r} is not 'yyyy-MM-dd HH:mm:ss'") from None
-    return naive.replace(tzinfo=_zone(utc_offset_hours))
+    aware = naive.replace(tzinfo=_zone(utc_offset_hours))
+    try:
+        aware.astimezone(UTC)  # years 1 and 9999 can leave the representable range
+    except OverflowError:
+        raise ValueError(f"time {text[:40]!r} is out of range") from None
+    return aware
 
 
 @functools.lru_cache(maxsize=8)
@@ -122,7 +127,7 @@ def _zone(utc_offset_hours: float) -> timezone:
     return timezone(timedelta(hours=utc_offset_hours))
 
 
-_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 
 _TRUE = frozenset({"true", "1"})
@@ -146,19 +151,43 @@ def _text(item: Mapping[str, object], camel: str, snake: str, *, required: bool)
     text = str(value).strip()
     if required and not text:
         raise ValueError(f"field {camel!r} is empty")
+    return _utf8(text, camel)
+
+
+def _utf8(text: str, name: str) -> str:
+    """`text`, when it can be stored and sent on: lone surrogates ("\\ud800") cannot."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"field {name!r} is not valid Unicode (a lone surrogate)") from None
     return text
 
 
+INT64_MAX = 2**63 - 1
+"""The largest integer a store keeps (SQLite INTEGER and protobuf int64 are 64-bit)."""
+
+_MAX_DIGITS = len(str(INT64_MAX))
+
+
 def _integer(value: object, name: str) -> int:
+    """A whole number in 0..INT64_MAX, from a number or a string of ASCII digits."""
     if isinstance(value, bool):
         raise ValueError(f"field {name!r} is a boolean, expected a number")
+    number: int
     if isinstance(value, int):
-        return value
-    if isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ValueError(f"field {name!r} is not a whole number")
+        number = value
+    elif isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+        number = int(value)
+    elif isinstance(value, str) and (digits := value.strip()).isascii() and digits.isdigit():
+        if len(digits.lstrip("0")) > _MAX_DIGITS:
+            raise ValueError(f"field {name!r} is out of range (0 to 2^63-1)")
+        number = int(digits)
+    else:
+        raise ValueError(f"field {name!r} is not a whole number")
+    if not 0 <= number <= INT64_MAX:
+        raise ValueError(f"field {name!r} is out of range (0 to 2^63-1)")
+    return number
 
 
 def _success(value: object, code: str) -> bool:
@@ -216,6 +245,7 @@ def parse_uplink_item(
     content = item.get("content")
     if not isinstance(content, str):
         raise ValueError("field 'content' is missing or not text")
+    _utf8(content, "content")
     sign = _text(item, "sign", "sign", required=False) or default_sign
     return Uplink(
         phone_number=_text(item, "phoneNumber", "phone_number", required=True),

@@ -100,7 +100,7 @@ class SendSmsRequest(_message.Message):
     def __init__(self, phone_numbers: _Optional[_Iterable[str]] = ..., sign: _Optional[str] = ..., content: _Optional[str] = ..., kind: _Optional[_Union[SmsKind, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SendSmsResponse(_message.Message):
-    __slots__ = ("request_id", "calls", "recipient_count", "accepted_count", "failed_count", "unknown_count", "suppressed_phone_numbers", "segments_per_message", "content", "replayed")
+    __slots__ = ("request_id", "calls", "recipient_count", "accepted_count", "failed_count", "unknown_count", "suppressed_phone_numbers", "segments_per_message", "content", "replayed", "violations")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +111,7 @@ class SendSmsResponse(_message.Message):
     SEGMENTS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     calls: _containers.RepeatedCompositeFieldContainer[UpstreamCall]
     recipient_count: int
@@ -121,7 +122,54 @@ class SendSmsResponse(_message.Message):
     segments_per_message: int
     content: str
     replayed: bool
-    def __init__(self, request_id: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[UpstreamCall, _Mapping]]] = ..., recipient_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., suppressed_phone_numbers: _Optional[_Iterable[str]] = ..., segments_per_message: _Optional[int] = ..., content: _Optional[str] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    violations: _containers.RepeatedCompositeFieldContainer[RecipientViolation]
+    def __init__(self, request_id: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[UpstreamCall, _Mapping]]] = ..., recipient_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., suppressed_phone_numbers: _Optional[_Iterable[str]] = ..., segments_per_message: _Optional[int] = ..., content: _Optional[str] = ..., replayed: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[RecipientViolation, _Mapping]]] = ...) -> None: ...
+
+class RecipientViolation(_message.Message):
+    __slots__ = ("phone_number", "reason", "description", "retry_delay")
+    PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    RETRY_DELAY_FIELD_NUMBER: _ClassVar[int]
+    phone_number: str
+    reason: str
+    description: str
+    retry_delay: _duration_pb2.Duration
+    def __init__(self, phone_number: _Optional[str] = ..., reason: _Optional[str] = ..., description: _Optional[str] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class SendFailure(_message.Message):
+    __slots__ = ("request_id", "call_count", "recipient_count", "accepted_count", "failed_count", "unknown_count", "first_failures", "replayed")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    call_count: int
+    recipient_count: int
+    accepted_count: int
+    failed_count: int
+    unknown_count: int
+    first_failures: _containers.RepeatedCompositeFieldContainer[FailedCall]
+    replayed: bool
+    def __init__(self, request_id: _Optional[str] = ..., call_count: _Optional[int] = ..., recipient_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., first_failures: _Optional[_Iterable[_Union[FailedCall, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class FailedCall(_message.Message):
+    __slots__ = ("index", "outcome", "recipient_count", "provider_code", "message")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    outcome: CallOutcome
+    recipient_count: int
+    provider_code: str
+    message: str
+    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., recipient_count: _Optional[int] = ..., provider_code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class UpstreamCall(_message.Message):
     __slots__ = ("index", "phone_numbers", "biz_id", "outcome", "provider_code", "message")
@@ -138,6 +186,56 @@ class UpstreamCall(_message.Message):
     provider_code: str
     message: str
     def __init__(self, index: _Optional[int] = ..., phone_numbers: _Optional[_Iterable[str]] = ..., biz_id: _Optional[str] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., provider_code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class GetSendRequest(_message.Message):
+    __slots__ = ("request_id", "page_size", "page_token")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, request_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class GetSendResponse(_message.Message):
+    __slots__ = ("request_id", "calls", "call_count", "recipient_count", "accepted_count", "failed_count", "unknown_count", "suppressed_phone_numbers", "segments_per_message", "content", "next_page_token")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    CALL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_PHONE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    calls: _containers.RepeatedCompositeFieldContainer[SendCallStatus]
+    call_count: int
+    recipient_count: int
+    accepted_count: int
+    failed_count: int
+    unknown_count: int
+    suppressed_phone_numbers: _containers.RepeatedScalarFieldContainer[str]
+    segments_per_message: int
+    content: str
+    next_page_token: str
+    def __init__(self, request_id: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[SendCallStatus, _Mapping]]] = ..., call_count: _Optional[int] = ..., recipient_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., suppressed_phone_numbers: _Optional[_Iterable[str]] = ..., segments_per_message: _Optional[int] = ..., content: _Optional[str] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SendCallStatus(_message.Message):
+    __slots__ = ("call", "recipients", "delivered_count", "pending_count", "undelivered_count")
+    CALL_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNDELIVERED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    call: UpstreamCall
+    recipients: _containers.RepeatedCompositeFieldContainer[RecipientStatus]
+    delivered_count: int
+    pending_count: int
+    undelivered_count: int
+    def __init__(self, call: _Optional[_Union[UpstreamCall, _Mapping]] = ..., recipients: _Optional[_Iterable[_Union[RecipientStatus, _Mapping]]] = ..., delivered_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., undelivered_count: _Optional[int] = ...) -> None: ...
 
 class SendTemplateSmsRequest(_message.Message):
     __slots__ = ("phone_numbers", "sign", "template_id", "template_params_json", "content", "kind", "request_id")
@@ -158,7 +256,7 @@ class SendTemplateSmsRequest(_message.Message):
     def __init__(self, phone_numbers: _Optional[_Iterable[str]] = ..., sign: _Optional[str] = ..., template_id: _Optional[str] = ..., template_params_json: _Optional[str] = ..., content: _Optional[str] = ..., kind: _Optional[_Union[SmsKind, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SendTemplateSmsResponse(_message.Message):
-    __slots__ = ("request_id", "calls", "recipient_count", "accepted_count", "failed_count", "unknown_count", "suppressed_phone_numbers", "segments_per_message", "content", "replayed")
+    __slots__ = ("request_id", "calls", "recipient_count", "accepted_count", "failed_count", "unknown_count", "suppressed_phone_numbers", "segments_per_message", "content", "replayed", "violations")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLS_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +267,7 @@ class SendTemplateSmsResponse(_message.Message):
     SEGMENTS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     calls: _containers.RepeatedCompositeFieldContainer[UpstreamCall]
     recipient_count: int
@@ -179,7 +278,8 @@ class SendTemplateSmsResponse(_message.Message):
     segments_per_message: int
     content: str
     replayed: bool
-    def __init__(self, request_id: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[UpstreamCall, _Mapping]]] = ..., recipient_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., suppressed_phone_numbers: _Optional[_Iterable[str]] = ..., segments_per_message: _Optional[int] = ..., content: _Optional[str] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    violations: _containers.RepeatedCompositeFieldContainer[RecipientViolation]
+    def __init__(self, request_id: _Optional[str] = ..., calls: _Optional[_Iterable[_Union[UpstreamCall, _Mapping]]] = ..., recipient_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., suppressed_phone_numbers: _Optional[_Iterable[str]] = ..., segments_per_message: _Optional[int] = ..., content: _Optional[str] = ..., replayed: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[RecipientViolation, _Mapping]]] = ...) -> None: ...
 
 class GetBalanceRequest(_message.Message):
     __slots__ = ()
@@ -331,6 +431,20 @@ class AcknowledgeEventsResponse(_message.Message):
     acknowledged_count: int
     def __init__(self, acknowledged_count: _Optional[int] = ...) -> None: ...
 
+class DeleteConsumerGroupRequest(_message.Message):
+    __slots__ = ("stream", "consumer_group")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    CONSUMER_GROUP_FIELD_NUMBER: _ClassVar[int]
+    stream: EventStream
+    consumer_group: str
+    def __init__(self, stream: _Optional[_Union[EventStream, str]] = ..., consumer_group: _Optional[str] = ...) -> None: ...
+
+class DeleteConsumerGroupResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: bool
+    def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
+
 class GetSendStatusRequest(_message.Message):
     __slots__ = ("biz_id",)
     BIZ_ID_FIELD_NUMBER: _ClassVar[int]
@@ -338,20 +452,22 @@ class GetSendStatusRequest(_message.Message):
     def __init__(self, biz_id: _Optional[str] = ...) -> None: ...
 
 class GetSendStatusResponse(_message.Message):
-    __slots__ = ("biz_id", "recipients", "total_count", "delivered_count", "pending_count", "failed_count")
+    __slots__ = ("biz_id", "recipients", "total_count", "delivered_count", "pending_count", "failed_count", "caller")
     BIZ_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_COUNT_FIELD_NUMBER: _ClassVar[int]
     PENDING_COUNT_FIELD_NUMBER: _ClassVar[int]
     FAILED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
     biz_id: str
     recipients: _containers.RepeatedCompositeFieldContainer[RecipientStatus]
     total_count: int
     delivered_count: int
     pending_count: int
     failed_count: int
-    def __init__(self, biz_id: _Optional[str] = ..., recipients: _Optional[_Iterable[_Union[RecipientStatus, _Mapping]]] = ..., total_count: _Optional[int] = ..., delivered_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., failed_count: _Optional[int] = ...) -> None: ...
+    caller: str
+    def __init__(self, biz_id: _Optional[str] = ..., recipients: _Optional[_Iterable[_Union[RecipientStatus, _Mapping]]] = ..., total_count: _Optional[int] = ..., delivered_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., caller: _Optional[str] = ...) -> None: ...
 
 class RecipientStatus(_message.Message):
     __slots__ = ("phone_number", "status", "report")

@@ -35,10 +35,12 @@ class SmsGatewayStub:
 
     Errors follow one table. Bad input gets `INVALID_ARGUMENT` with a
     `google.rpc.BadRequest` that lists every violation (field, phone number,
-    reason). Every other failure carries a `google.rpc.ErrorInfo` with domain
-    `smsgateway`, an UPPER_SNAKE `reason` and, where the provider answered, its
-    code in `metadata["provider_code"]`; a `google.rpc.RetryInfo` is attached
-    when retrying later is expected to help.
+    reason). Every failure carries a `google.rpc.ErrorInfo` with domain
+    `smsgateway`, a `reason` that is the name of an `ErrorReason` value and,
+    where the provider answered, its code in `metadata["provider_code"]`; a
+    `google.rpc.RetryInfo` is attached when retrying later is expected to help.
+    Status details stay small (a few KiB at most) whatever the size of the
+    request.
     """
 
     def __init__(self, channel):
@@ -62,6 +64,11 @@ class SmsGatewayStub:
                 request_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetBalanceRequest.SerializeToString,
                 response_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetBalanceResponse.FromString,
                 _registered_method=True)
+        self.GetSend = channel.unary_unary(
+                '/smsgateway.v1.SmsGateway/GetSend',
+                request_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetSendRequest.SerializeToString,
+                response_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetSendResponse.FromString,
+                _registered_method=True)
         self.StreamDeliveryReports = channel.unary_stream(
                 '/smsgateway.v1.SmsGateway/StreamDeliveryReports',
                 request_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.StreamDeliveryReportsRequest.SerializeToString,
@@ -76,6 +83,11 @@ class SmsGatewayStub:
                 '/smsgateway.v1.SmsGateway/AcknowledgeEvents',
                 request_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.AcknowledgeEventsRequest.SerializeToString,
                 response_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.AcknowledgeEventsResponse.FromString,
+                _registered_method=True)
+        self.DeleteConsumerGroup = channel.unary_unary(
+                '/smsgateway.v1.SmsGateway/DeleteConsumerGroup',
+                request_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.DeleteConsumerGroupRequest.SerializeToString,
+                response_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.DeleteConsumerGroupResponse.FromString,
                 _registered_method=True)
         self.GetSendStatus = channel.unary_unary(
                 '/smsgateway.v1.SmsGateway/GetSendStatus',
@@ -119,10 +131,12 @@ class SmsGatewayServicer:
 
     Errors follow one table. Bad input gets `INVALID_ARGUMENT` with a
     `google.rpc.BadRequest` that lists every violation (field, phone number,
-    reason). Every other failure carries a `google.rpc.ErrorInfo` with domain
-    `smsgateway`, an UPPER_SNAKE `reason` and, where the provider answered, its
-    code in `metadata["provider_code"]`; a `google.rpc.RetryInfo` is attached
-    when retrying later is expected to help.
+    reason). Every failure carries a `google.rpc.ErrorInfo` with domain
+    `smsgateway`, a `reason` that is the name of an `ErrorReason` value and,
+    where the provider answered, its code in `metadata["provider_code"]`; a
+    `google.rpc.RetryInfo` is attached when retrying later is expected to help.
+    Status details stay small (a few KiB at most) whatever the size of the
+    request.
     """
 
     def SendSms(self, request, context):
@@ -133,12 +147,18 @@ class SmsGatewayServicer:
         with bounded concurrency within the caller's deadline.
 
         Returns `OK` only when every provider call was accepted. When any call
-        failed, the RPC fails with the status of that failure and the partial
-        `SendSmsResponse` (which calls went out, with their bizIds) packed into the
-        status details; a retry with the same `request_id` sends only the calls
-        that did not go out. A call whose outcome is unknown (the request left but
-        no answer came) is reported as `UPSTREAM_OUTCOME_UNKNOWN` and never
-        repeated by the gateway.
+        failed, the RPC fails with the status of that failure and a `SendFailure`
+        in the status details: the request_id, the counts and the first few
+        failed calls (bounded, whatever the number of recipients). `GetSend`
+        with that request_id returns the whole result: every call, its bizId and
+        outcome. A retry with the same `request_id` sends only the calls that did
+        not go out. A call whose outcome is unknown (the request left but no
+        answer came) is reported as `UPSTREAM_OUTCOME_UNKNOWN` and never repeated
+        by the gateway.
+
+        A caller whose deadline passes (`DEADLINE_EXCEEDED`) or who cancels does
+        not stop the send: the calls already started finish and are recorded.
+        Retry with the same `request_id`, or ask `GetSend`, to learn the outcome.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -155,6 +175,20 @@ class SmsGatewayServicer:
     def GetBalance(self, request, context):
         """Returns the account balance as the provider reports it, as an exact
         decimal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSend(self, request, context):
+        """Returns the whole stored result of one send by its `request_id`: every
+        provider call with its recipients, bizId and outcome, and the delivery
+        status of every recipient of the accepted calls, one page of calls at a
+        time. Fails with `NOT_FOUND` (reason `SEND_NOT_FOUND`) when the
+        request_id is unknown or expired (ids are kept for 24 hours by default).
+        The outcomes of a finished send are recorded within milliseconds after
+        the send returned; until then a call reads `CALL_OUTCOME_UNKNOWN` with
+        message `in flight`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -198,6 +232,19 @@ class SmsGatewayServicer:
         """Acknowledges events received by a consumer-group member, so that they are
         not delivered again. Acknowledging an unknown or already acknowledged
         cursor is not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteConsumerGroup(self, request, context):
+        """Deletes a consumer group: its position and every event it holds
+        unacknowledged. Members still streaming in the group have their streams
+        ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
+        joins again afterwards starts a new group from its `StreamStart`.
+        Deleting a group that does not exist is not an error: the answer says
+        `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
+        read the stream's events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -269,6 +316,11 @@ def add_SmsGatewayServicer_to_server(servicer, server):
                     request_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetBalanceRequest.FromString,
                     response_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetBalanceResponse.SerializeToString,
             ),
+            'GetSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSend,
+                    request_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetSendRequest.FromString,
+                    response_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.GetSendResponse.SerializeToString,
+            ),
             'StreamDeliveryReports': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamDeliveryReports,
                     request_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.StreamDeliveryReportsRequest.FromString,
@@ -283,6 +335,11 @@ def add_SmsGatewayServicer_to_server(servicer, server):
                     servicer.AcknowledgeEvents,
                     request_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.AcknowledgeEventsRequest.FromString,
                     response_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.AcknowledgeEventsResponse.SerializeToString,
+            ),
+            'DeleteConsumerGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteConsumerGroup,
+                    request_deserializer=smsgateway_dot_v1_dot_smsgateway__pb2.DeleteConsumerGroupRequest.FromString,
+                    response_serializer=smsgateway_dot_v1_dot_smsgateway__pb2.DeleteConsumerGroupResponse.SerializeToString,
             ),
             'GetSendStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSendStatus,
@@ -332,10 +389,12 @@ class SmsGateway:
 
     Errors follow one table. Bad input gets `INVALID_ARGUMENT` with a
     `google.rpc.BadRequest` that lists every violation (field, phone number,
-    reason). Every other failure carries a `google.rpc.ErrorInfo` with domain
-    `smsgateway`, an UPPER_SNAKE `reason` and, where the provider answered, its
-    code in `metadata["provider_code"]`; a `google.rpc.RetryInfo` is attached
-    when retrying later is expected to help.
+    reason). Every failure carries a `google.rpc.ErrorInfo` with domain
+    `smsgateway`, a `reason` that is the name of an `ErrorReason` value and,
+    where the provider answered, its code in `metadata["provider_code"]`; a
+    `google.rpc.RetryInfo` is attached when retrying later is expected to help.
+    Status details stay small (a few KiB at most) whatever the size of the
+    request.
     """
 
     @staticmethod
@@ -420,6 +479,33 @@ class SmsGateway:
             _registered_method=True)
 
     @staticmethod
+    def GetSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/smsgateway.v1.SmsGateway/GetSend',
+            smsgateway_dot_v1_dot_smsgateway__pb2.GetSendRequest.SerializeToString,
+            smsgateway_dot_v1_dot_smsgateway__pb2.GetSendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def StreamDeliveryReports(request,
             target,
             options=(),
@@ -490,6 +576,33 @@ class SmsGateway:
             '/smsgateway.v1.SmsGateway/AcknowledgeEvents',
             smsgateway_dot_v1_dot_smsgateway__pb2.AcknowledgeEventsRequest.SerializeToString,
             smsgateway_dot_v1_dot_smsgateway__pb2.AcknowledgeEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteConsumerGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/smsgateway.v1.SmsGateway/DeleteConsumerGroup',
+            smsgateway_dot_v1_dot_smsgateway__pb2.DeleteConsumerGroupRequest.SerializeToString,
+            smsgateway_dot_v1_dot_smsgateway__pb2.DeleteConsumerGroupResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,4 @@
-"""Durable memory of sends by `request_id` (AIP-155), in embedded SQLite.
+"""`IdempotencyStore` on embedded SQLite: durable memory of sends by `request_id` (AIP-155).
 
 A record holds the request's fingerprint and the send's response as it
 progresses. A provider call is written as `CALL_OUTCOME_UNKNOWN` *before* it
@@ -13,11 +13,11 @@ import logging
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from smsgateway.sqlite_writer import SqliteWriter
+from smsgateway.backends.sqlite.writer import SqliteWriter
+from smsgateway.sending.ports import SendRecord
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 T = TypeVar("T")
@@ -44,18 +44,8 @@ CREATE TABLE IF NOT EXISTS send_calls (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class SendRecord:
-    """What is remembered of one request_id."""
-
-    request_id: str
-    fingerprint: bytes
-    response: pb.SendSmsResponse
-    """The response as last recorded: header fields and every call (totals not filled in)."""
-
-
-class IdempotencyStore:
-    """Records of sends, keyed by request_id, kept for `ttl_seconds`.
+class SqliteIdempotencyStore:
+    """`IdempotencyStore` in SQLite: records of sends, keyed by request_id, kept for `ttl_seconds`.
 
     A record is a header (the response without its calls) and one row per
     provider call, so that recording one call's progress rewrites one small row

@@ -1,0 +1,264 @@
+"""`IdempotencyStore` on Redis: the records of sends by `request_id`, shared by every replica.
+
+One hash per request_id (`{<prefix>:idem}:req:<request_id>`) holds the fingerprint,
+the response header, the creation time, the claim's nonce, and two fields per
+provider call: `p:<index>` (its numbers, written once) and `o:<index>` (its
+outcome, rewritten as it progresses). Recording a call's progress therefore
+rewrites one small field even for a send of 100,000 recipients.
+
+* `claim` is one Lua script (lookup of the live record, else the header and every
+  call): concurrent duplicates on any number of replicas execute once. A claim
+  retried by the client after a lost reply recognises its own nonce.
+* A record is live while `created_at >= clock() - ttl` (the injected clock decides);
+  the key also expires in Redis `ttl + expiry margin` after the claim, which does
+  the cleanup, so `prune` has nothing to do and returns 0.
+* `record_outcome` queues; queued outcomes travel in the next script this process
+  runs (a background flush, or any other operation, which applies them first), so
+  nothing this process reads is older than what it already knows.
+* With a `ReplicaWait`, `claim` and `update_call` return only once enough replicas
+  have the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from smsgateway.backends.redis.connection import (
+    Client,
+    EncodedArg,
+    LuaScript,
+    ReplicaWait,
+)
+from smsgateway.backends.redis.keys import RedisKeys
+from smsgateway.sending.ports import SendRecord
+from smsgateway.store_errors import StoreUnavailableError
+from smsgateway.v1 import smsgateway_pb2 as pb
+
+__all__ = ["RedisIdempotencyStore"]
+
+log = logging.getLogger(__name__)
+
+# Every script starts by applying queued outcomes: KEYS[1..m] are their records,
+# ARGV[1] = m, ARGV[2i], ARGV[2i+1] = call index and outcome blob of the i-th.
+# A call that its record does not have (expired, never claimed) is left alone.
+# `a` is the first ARGV of the operation, KEYS[m+1] its record.
+_APPLY_OUTCOMES = """
+local m = tonumber(ARGV[1])
+for i = 1, m do
+  local idx = ARGV[2 * i]
+  if redis.call('HEXISTS', KEYS[i], 'p:' .. idx) == 1 then
+    redis.call('HSET', KEYS[i], 'o:' .. idx, ARGV[2 * i + 1])
+  end
+end
+local a = 2 * m + 2
+local key = KEYS[m + 1]
+"""
+
+_APPLY = LuaScript(_APPLY_OUTCOMES + "return 1\n", "idempotency outcome write")
+
+# ARGV[a] = oldest live created_at.
+_GET = LuaScript(
+    _APPLY_OUTCOMES
+    + """
+local t = redis.call('HGET', key, 't')
+if t and tonumber(t) >= tonumber(ARGV[a]) then
+  return redis.call('HGETALL', key)
+end
+return false
+""",
+    "idempotency read",
+)
+
+# ARGV[a..a+5] = oldest, now, expiry ms, nonce, fingerprint, header;
+# then triples (index, numbers, outcome blob) per call.
+# Returns 1 when claimed (or already claimed by this very claim), else the live record.
+_CLAIM = LuaScript(
+    _APPLY_OUTCOMES
+    + """
+local t = redis.call('HGET', key, 't')
+if t and tonumber(t) >= tonumber(ARGV[a]) then
+  if redis.call('HGET', key, 'id') == ARGV[a + 3] then
+    return 1
+  end
+  return redis.call('HGETALL', key)
+end
+redis.call('DEL', key)
+redis.call('HSET', key, 'fp', ARGV[a + 4], 'h', ARGV[a + 5], 't', ARGV[a + 1], 'id', ARGV[a + 3])
+for j = a + 6, #ARGV, 3 do
+  redis.call('HSET', key, 'p:' .. ARGV[j], ARGV[j + 1], 'o:' .. ARGV[j], ARGV[j + 2])
+end
+redis.call('PEXPIRE', key, ARGV[a + 2])
+return 1
+""",
+    "idempotency claim",
+)
+
+_Outcome = tuple[str, int, bytes]
+"""(request_id, call index, outcome blob)"""
+
+
+class RedisIdempotencyStore:
+    """`IdempotencyStore` on Redis: records keyed by request_id, live for `ttl_seconds`.
+
+    `clock` (seconds, wall clock) makes every liveness decision; Redis expires a
+    record's key `ttl_seconds + expiry_margin_seconds` after its claim. The client
+    belongs to the caller (`close` does not close it).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        keys: RedisKeys,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.time,
+        wait: ReplicaWait | None = None,
+        expiry_margin_seconds: float = 60.0,
+    ) -> None:
+        self._client = client
+        self._keys = keys
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._wait = wait
+        self._expiry_ms = max(1, int((ttl_seconds + expiry_margin_seconds) * 1000))
+        self._outcomes: list[_Outcome] = []
+        self._flusher: asyncio.Task[None] | None = None
+        # request_id -> completion of the script carrying its latest queued outcomes.
+        self._inflight: dict[str, asyncio.Future[None]] = {}
+
+    def __repr__(self) -> str:
+        return f"RedisIdempotencyStore(prefix={self._keys.prefix!r}, ttl={self._ttl})"
+
+    def _key(self, request_id: str) -> str:
+        return self._keys.idempotency("req", request_id)
+
+    async def open(self) -> None:
+        """Nothing to create (scripts load on first use); idempotent."""
+
+    async def close(self) -> None:
+        """Write the queued outcomes (best effort); the client stays open."""
+        if self._flusher is not None:
+            await self._flusher
+        if self._outcomes:
+            await self._flush()
+
+    async def _run(
+        self,
+        script: LuaScript,
+        request_id: str | None,
+        args: list[EncodedArg],
+        *,
+        wait: ReplicaWait | None = None,
+    ) -> Any:
+        # Outcomes already on their way for this record land first: reading or
+        # rewriting it must not overtake what this process already knows.
+        if request_id is not None:
+            prior = self._inflight.get(request_id)
+            if prior is not None:
+                await asyncio.wait([prior])
+        outcomes, self._outcomes = self._outcomes, []
+        keys: list[EncodedArg] = [self._key(rid) for rid, _, _ in outcomes]
+        argv: list[EncodedArg] = [len(outcomes)]
+        for _, index, blob in outcomes:
+            argv += [index, blob]
+        keys.append(self._key(request_id) if request_id is not None else self._keys.idempotency())
+        if not outcomes:
+            return await script.run(self._client, keys, argv + args, wait=wait)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        carried = {rid for rid, _, _ in outcomes}
+        for rid in carried:
+            self._inflight[rid] = done
+        try:
+            return await script.run(self._client, keys, argv + args, wait=wait)
+        finally:
+            done.set_result(None)
+            for rid in carried:
+                if self._inflight.get(rid) is done:
+                    del self._inflight[rid]
+
+    async def get(self, request_id: str) -> SendRecord | None:
+        """The live record of a request_id, or None (expired records do not count)."""
+        oldest = self._clock() - self._ttl
+        reply = await self._run(_GET, request_id, [repr(oldest)])
+        return None if reply is None else _record(request_id, reply)
+
+    async def claim(
+        self, request_id: str, fingerprint: bytes, response: pb.SendSmsResponse
+    ) -> SendRecord | None:
+        """Record a new send with its planned calls, atomically with the lookup (one script).
+
+        Returns None when the send is new (now recorded), or the live record that
+        already holds this request_id (nothing written).
+        """
+        now = self._clock()
+        header = pb.SendSmsResponse()
+        header.CopyFrom(response)
+        del header.calls[:]
+        args: list[EncodedArg] = [
+            repr(now - self._ttl),
+            repr(now),
+            self._expiry_ms,
+            secrets.token_hex(8),
+            fingerprint,
+            header.SerializeToString(),
+        ]
+        for call in response.calls:
+            args += [call.index, ",".join(call.phone_numbers), _outcome_blob(call)]
+        reply = await self._run(_CLAIM, request_id, args, wait=self._wait)
+        return _record(request_id, reply) if isinstance(reply, list) else None
+
+    async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
+        """Record one call's state (outcome, bizId, code, message); durable when this returns."""
+        self._outcomes.append((request_id, call.index, _outcome_blob(call)))
+        await self._run(_APPLY, request_id, [], wait=self._wait)
+
+    def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:
+        """Record a finished call's outcome soon, batched with others; not awaited.
+
+        Until it is written the call stays "in flight" (unknown) in Redis, so a
+        crash in between makes a retry report it as unknown: never sent twice.
+        """
+        self._outcomes.append((request_id, call.index, _outcome_blob(call)))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._outcomes:
+            try:
+                await self._run(_APPLY, None, [])
+            except StoreUnavailableError as exc:
+                log.warning("recording send outcomes failed; they stay 'in flight': %s", exc)
+            except Exception:
+                log.exception("recording send outcomes failed; they stay 'in flight'")
+
+    async def prune(self) -> int:
+        """Nothing to do: Redis expires the records itself; always 0."""
+        return 0
+
+
+def _outcome_blob(call: pb.UpstreamCall) -> bytes:
+    return pb.UpstreamCall(
+        outcome=call.outcome,
+        biz_id=call.biz_id,
+        provider_code=call.provider_code,
+        message=call.message,
+    ).SerializeToString()
+
+
+def _record(request_id: str, reply: list[bytes]) -> SendRecord:
+    fields = dict(zip(reply[::2], reply[1::2], strict=True))
+    response = pb.SendSmsResponse.FromString(fields[b"h"])
+    indexes = sorted(int(name[2:]) for name in fields if name.startswith(b"p:"))
+    for index in indexes:
+        call = response.calls.add()
+        call.MergeFromString(fields.get(b"o:%d" % index, b""))
+        call.index = index
+        numbers = fields[b"p:%d" % index].decode()
+        if numbers:
+            call.phone_numbers.extend(numbers.split(","))
+    return SendRecord(request_id, fields[b"fp"], response)

@@ -1,0 +1,153 @@
+"""Row mapping and filter SQL shared by the SQLite event aggregates."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from smsgateway.events.model import (
+    KNOWN_PROVIDER_CODES,
+    DeliveryReportIn,
+    EventFilter,
+    ReportFilter,
+    Source,
+    StoredEvent,
+    StoredReport,
+    StoredUplink,
+    Stream,
+    UplinkFilter,
+    UplinkIn,
+)
+
+REPORT_COLUMNS = (
+    "cursor, biz_id, phone, code, success, message, sms_size, send_time, report_time, "
+    "sign, receive_time, source, traceparent"
+)
+UPLINK_COLUMNS = (
+    "cursor, phone, content, sign, sequence_id, send_time, receive_time, source, opt_out, "
+    "traceparent"
+)
+TABLE: Final = {Stream.REPORTS: "reports", Stream.UPLINKS: "uplinks"}
+COLUMNS: Final = {Stream.REPORTS: REPORT_COLUMNS, Stream.UPLINKS: UPLINK_COLUMNS}
+
+
+def from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+class IsoCache:
+    """isoformat() of aware datetimes, memoised: a push repeats the same few times."""
+
+    __slots__ = ("_cache",)
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[datetime, object], str] = {}
+
+    def __call__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        # Aware datetimes compare by instant: key by the zone too, so that
+        # 12:00+08:00 and 04:00+00:00 keep their own text.
+        key = (value, value.tzinfo)
+        text = self._cache.get(key)
+        if text is None:
+            text = self._cache[key] = value.isoformat()
+        return text
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def json_list(values: Sequence[str] | frozenset[str] | set[str]) -> str:
+    # Sets of any size go in as one parameter (json_each), so a long filter never
+    # hits SQLite's limit on bound variables.
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def report_from_row(row: sqlite3.Row) -> StoredReport:
+    report = DeliveryReportIn(
+        biz_id=row["biz_id"],
+        phone_number=row["phone"],
+        provider_code=row["code"],
+        success=bool(row["success"]),
+        message=row["message"],
+        sms_size=row["sms_size"],
+        send_time=from_iso(row["send_time"]),
+        report_time=from_iso(row["report_time"]),
+    )
+    return StoredReport(
+        cursor=row["cursor"],
+        report=report,
+        receive_time=utc(row["receive_time"]),
+        source=Source(row["source"]),
+        sign=row["sign"],
+        traceparent=row["traceparent"],
+    )
+
+
+def uplink_from_row(row: sqlite3.Row) -> StoredUplink:
+    uplink = UplinkIn(
+        phone_number=row["phone"],
+        content=row["content"],
+        sign=row["sign"],
+        sequence_id=row["sequence_id"],
+        send_time=from_iso(row["send_time"]),
+    )
+    return StoredUplink(
+        cursor=row["cursor"],
+        uplink=uplink,
+        receive_time=utc(row["receive_time"]),
+        source=Source(row["source"]),
+        opt_out=bool(row["opt_out"]),
+        traceparent=row["traceparent"],
+    )
+
+
+def event_from_row(stream: Stream, row: sqlite3.Row) -> StoredEvent:
+    return report_from_row(row) if stream is Stream.REPORTS else uplink_from_row(row)
+
+
+def filter_sql(stream: Stream, event_filter: EventFilter | None) -> tuple[str, list[Any]]:
+    """SQL conditions (joined with AND, prefixed by AND) and their parameters."""
+    if event_filter is None:
+        return "", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    if stream is Stream.REPORTS:
+        if not isinstance(event_filter, ReportFilter):
+            raise TypeError(f"a {type(event_filter).__name__} does not filter reports")
+        if event_filter.biz_ids:
+            clauses.append("biz_id IN (SELECT value FROM json_each(?))")
+            params.append(json_list(event_filter.biz_ids))
+    elif not isinstance(event_filter, UplinkFilter):
+        raise TypeError(f"a {type(event_filter).__name__} does not filter uplinks")
+    # Both streams filter on phone and sign alike.
+    if event_filter.phone_numbers:
+        clauses.append("phone IN (SELECT value FROM json_each(?))")
+        params.append(json_list(event_filter.phone_numbers))
+    if event_filter.sign:
+        clauses.append("sign = ?")
+        params.append(event_filter.sign)
+    if isinstance(event_filter, ReportFilter):
+        code_clauses: list[str] = []
+        if event_filter.provider_codes:
+            code_clauses.append("code IN (SELECT value FROM json_each(?))")
+            params.append(json_list(event_filter.provider_codes))
+        if event_filter.other_codes:
+            code_clauses.append("code NOT IN (SELECT value FROM json_each(?))")
+            params.append(json_list(KNOWN_PROVIDER_CODES))
+        if code_clauses:
+            clauses.append("(" + " OR ".join(code_clauses) + ")")
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def last_cursor(conn: sqlite3.Connection, stream: Stream) -> int:
+    """The highest cursor ever handed out (sqlite_sequence survives a prune)."""
+    row = conn.execute(
+        "SELECT seq FROM sqlite_sequence WHERE name = ?", (TABLE[stream],)
+    ).fetchone()
+    return int(row[0]) if row is not None else 0
