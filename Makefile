@@ -12,9 +12,13 @@ PYTEST_ARGS ?=
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# Three distributions, all editable: the client (which pulls in a copy of the API
+# package), then the API package editable over that copy, then the server.
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml clients/python/api/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e './clients/python[sandbox,tracing]'
+	$(PY) -m pip install --quiet --no-deps -e ./clients/python/api
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -6,6 +6,7 @@ operator fixes a bad deployment in one round.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
@@ -14,9 +15,25 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 
+from smsgateway.security.ports import Window
+from smsgateway.security.windows import DEFAULT_VERIFICATION_WINDOWS, parse_windows
+
 T = TypeVar("T")
 
 DEFAULT_OPT_OUT_KEYWORDS = frozenset({"T", "TD", "N", "退订", "退"})
+SECRET_MAX = 256
+"""The longest provider secret accepted (the provider issues them; its table is not a bound)."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True when a listen address is reachable from this machine only (127/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _decimal(text: str) -> Decimal:
@@ -46,9 +63,11 @@ class Settings:
     app_id: str = ""
     """SMSGW_APP_ID: the provider application id (≤ 10 chars). Required with an upstream URL."""
     secret: str = field(default="", repr=False)
-    """SMSGW_SECRET: the provider application secret (≤ 30 chars). Never logged."""
-    bind_host: str = "0.0.0.0"
-    """SMSGW_BIND_HOST: the address every listener binds to."""
+    """SMSGW_SECRET: the provider application secret (as the provider issued it, ≤ 256
+    chars). Never logged."""
+    bind_host: str = "127.0.0.1"
+    """SMSGW_BIND_HOST: the address every listener binds to. Loopback by default; any other
+    address needs SMSGW_CALLERS_FILE (or SMSGW_ALLOW_UNAUTHENTICATED=true)."""
     grpc_port: int = 50051
     """SMSGW_GRPC_PORT: the gRPC API (0 picks a free port)."""
     http_port: int = 8080
@@ -128,6 +147,27 @@ class Settings:
     """SMSGW_OPT_OUT_KEYWORDS: comma-separated uplink texts that unsubscribe from marketing."""
     instrumentation: bool = True
     """SMSGW_INSTRUMENTATION: per-RPC metrics and spans (off only to measure their cost)."""
+    callers_file: Path | None = None
+    """SMSGW_CALLERS_FILE: the YAML file of callers (key digests, permissions, signs, limits);
+    reloaded when it changes or on SIGHUP. Unset: no keys, loopback only."""
+    allow_unauthenticated: bool = False
+    """SMSGW_ALLOW_UNAUTHENTICATED: serve beyond loopback without a callers file (anyone who
+    reaches the port may send); a warning at start and `smsgateway_unauthenticated_mode`."""
+    tls_cert_file: Path | None = None
+    """SMSGW_TLS_CERT_FILE: PEM certificate chain of the gRPC port (with SMSGW_TLS_KEY_FILE);
+    reloaded when it changes. Unset: plaintext gRPC."""
+    tls_key_file: Path | None = field(default=None, repr=False)
+    """SMSGW_TLS_KEY_FILE: PEM private key of SMSGW_TLS_CERT_FILE."""
+    tls_client_ca_file: Path | None = None
+    """SMSGW_TLS_CLIENT_CA_FILE: PEM CA bundle; when set, gRPC clients must present a
+    certificate it signed (mTLS)."""
+    verification_code_limits: tuple[Window, ...] = DEFAULT_VERIFICATION_WINDOWS
+    """SMSGW_VERIFICATION_CODE_LIMITS: verification codes one phone number may receive, as
+    COUNT/DURATION windows (default `1/60s,5/1h,10/1d`; `off` disables the guard)."""
+    provider_max_sends_per_second: float = 0.0
+    """SMSGW_PROVIDER_MAX_SENDS_PER_SECOND: ceiling of provider send calls per second for the
+    account, shared by every replica, so the gateway never trips the provider's own limit
+    ("超频"); 0: no ceiling."""
 
     @property
     def uses_sandbox(self) -> bool:
@@ -212,6 +252,49 @@ class _Reader:
         elif any(c in prefix for c in "{} "):
             self.problems.append("SMSGW_REDIS_KEY_PREFIX must not contain '{', '}' or spaces")
 
+    def file(self, name: str) -> Path | None:
+        text = self.raw(name)
+        if text is None:
+            return None
+        if not Path(text).is_file():
+            self.problems.append(f"{name}={text!r} is not a readable file")
+        return Path(text)
+
+    def security(self, settings: Settings) -> Settings:
+        """The callers, TLS and limit settings, and the secure-by-default bind check."""
+        callers_file = self.file("SMSGW_CALLERS_FILE")
+        allow = self.flag("SMSGW_ALLOW_UNAUTHENTICATED", False)
+        cert, key = self.file("SMSGW_TLS_CERT_FILE"), self.file("SMSGW_TLS_KEY_FILE")
+        client_ca = self.file("SMSGW_TLS_CLIENT_CA_FILE")
+        if (cert is None) != (key is None):
+            self.problems.append("SMSGW_TLS_CERT_FILE and SMSGW_TLS_KEY_FILE go together")
+        if client_ca is not None and cert is None:
+            self.problems.append("SMSGW_TLS_CLIENT_CA_FILE needs SMSGW_TLS_CERT_FILE/_KEY_FILE")
+        windows = self.parse(
+            "SMSGW_VERIFICATION_CODE_LIMITS",
+            DEFAULT_VERIFICATION_WINDOWS,
+            parse_windows,
+            "a list of COUNT/DURATION windows such as 1/60s,5/1h,10/1d (or off)",
+        )
+        ceiling = self.positive("SMSGW_PROVIDER_MAX_SENDS_PER_SECOND", 0.0, allow_zero=True)
+        if callers_file is None and not allow and not is_loopback_host(settings.bind_host):
+            self.problems.append(
+                f"SMSGW_BIND_HOST={settings.bind_host!r} serves beyond this machine, but no "
+                "SMSGW_CALLERS_FILE says who may call: anyone reaching the port could send "
+                "SMS at your expense. Set SMSGW_CALLERS_FILE (`smsgateway callers new` makes "
+                "a key), bind to 127.0.0.1, or set SMSGW_ALLOW_UNAUTHENTICATED=true"
+            )
+        return dataclasses.replace(
+            settings,
+            callers_file=callers_file,
+            allow_unauthenticated=allow,
+            tls_cert_file=cert,
+            tls_key_file=key,
+            tls_client_ca_file=client_ca,
+            verification_code_limits=windows,
+            provider_max_sends_per_second=ceiling,
+        )
+
     def settings(self) -> Settings:
         d = Settings()
         upstream_url = self.raw("SMSGW_UPSTREAM_URL")
@@ -226,9 +309,10 @@ class _Reader:
                 self.problems.append("SMSGW_SECRET is required when SMSGW_UPSTREAM_URL is set")
         if len(app_id) > 10:
             self.problems.append("SMSGW_APP_ID is longer than 10 characters")
-        if len(secret) > 30:
-            # The value itself is never echoed.
-            self.problems.append("SMSGW_SECRET is longer than 30 characters")
+        if len(secret) > SECRET_MAX:
+            # The provider issues secrets longer than its own table says (its example has
+            # 32 characters): accept what it issues, within a sane bound. Never echoed.
+            self.problems.append(f"SMSGW_SECRET is longer than {SECRET_MAX} characters")
         log_level = (self.raw("SMSGW_LOG_LEVEL") or d.log_level).upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             self.problems.append(f"SMSGW_LOG_LEVEL={log_level!r} is not DEBUG/INFO/WARNING/ERROR")
@@ -324,6 +408,7 @@ class _Reader:
         )
         if settings.poll_enabled and not settings.poll_sign:
             self.problems.append("SMSGW_POLL_SIGN is required when SMSGW_POLL_ENABLED is true")
+        settings = self.security(settings)
         if self.problems:
             raise ConfigError(self.problems)
         return settings

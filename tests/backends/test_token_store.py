@@ -19,6 +19,7 @@ from smsgateway.backends.redis.keys import RedisKeys
 from smsgateway.backends.redis.tokens import RedisTokenStore
 from smsgateway.backends.sqlite.tokens import LocalTokenStore
 from smsgateway.store_errors import StoreUnavailableError
+from smsgateway.upstream.errors import TokenUnavailableError
 from smsgateway.upstream.models import Token
 from smsgateway.upstream.ports import TokenStore
 from smsgateway.upstream.token import TokenCache
@@ -176,8 +177,6 @@ async def test_a_lock_holder_that_dies_is_replaced_when_its_lock_expires(
 
 
 async def test_waiting_for_a_stuck_fetch_is_bounded(make_store: MakeStore) -> None:
-    from smsgateway.upstream.errors import TokenUnavailableError
-
     assert await make_store().try_lock(30) is not None  # someone else fetching, forever
     cache = replica(Provider(), make_store(), fetch_timeout_seconds=0.3)
     started = time.monotonic()

@@ -52,6 +52,7 @@ class EventsOnlyServicer(smsgateway_pb2_grpc.SmsGatewayServicer):
         self.StreamDeliveryReports = api.stream_delivery_reports
         self.StreamUplinks = api.stream_uplinks
         self.AcknowledgeEvents = api.acknowledge_events
+        self.DeleteConsumerGroup = api.delete_consumer_group
         self.GetSendStatus = api.get_send_status
         self.ListDeliveryReports = api.list_delivery_reports
         self.ListUplinks = api.list_uplinks
@@ -68,6 +69,7 @@ class EventsServer:
     config: EventsApiConfig
     clock: ShiftableClock
     store: Backend = None  # type: ignore[assignment]
+    max_groups: int = 1000
     hub: EventHub = None  # type: ignore[assignment]
     ingestor: Ingestor = None  # type: ignore[assignment]
     server: grpc.aio.Server = None
@@ -77,7 +79,9 @@ class EventsServer:
 
     async def start(self) -> None:
         self.store = await sqlite_backend.open_backend(
-            sqlite_backend.SqliteOptions(data_dir=self.path.parent, synchronous="NORMAL"),
+            sqlite_backend.SqliteOptions(
+                data_dir=self.path.parent, synchronous="NORMAL", max_groups=self.max_groups
+            ),
             clock=self.clock,
         )
         self.hub = EventHub()

@@ -297,3 +297,65 @@ async def test_uplink_groups_are_separate_from_report_groups(events: EventsServe
     assert cursors_of(await member.take(1)) == [reports[0].cursor]
     call.cancel()
     member.cancel()
+
+
+# -- lifecycle ------------------------------------------------------------------
+
+
+async def delete(events: EventsServer, name: str = "billing") -> bool:
+    response = await events.stub.DeleteConsumerGroup(
+        pb.DeleteConsumerGroupRequest(stream=pb.EVENT_STREAM_DELIVERY_REPORTS, consumer_group=name)
+    )
+    return bool(response.deleted)
+
+
+async def test_delete_group_ends_its_members_and_a_new_join_starts_fresh(
+    events: EventsServer,
+) -> None:
+    await events.reports([report() for _ in range(3)])
+    member = join(events, max_outstanding=10)
+    assert len(await member.take(3)) == 3
+    assert await delete(events) is True
+    error = await member.error()
+    assert error.code() == grpc.StatusCode.ABORTED
+    assert details_of(error).reason == "CONSUMER_GROUP_DELETED"
+    assert [g.name for g in await events.store.groups.groups(Stream.REPORTS)] == []
+    # Deleting again is not an error; joining again starts from the StreamStart.
+    assert await delete(events) is False
+    again = join(events, start=pb.StreamStart(position=pb.START_POSITION_LATEST))
+    await again.quiet()
+    new = await events.reports([report()])
+    assert cursors_of(await again.take(1)) == [new[0].cursor]
+    again.cancel()
+
+
+async def test_delete_group_bad_input_names_the_fields(events: EventsServer) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await events.stub.DeleteConsumerGroup(pb.DeleteConsumerGroupRequest(consumer_group="a b"))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = set(details_of(caught.value).violations)
+    assert fields == {"stream", "consumer_group"}
+
+
+async def test_the_number_of_groups_is_bounded(events: EventsServer) -> None:
+    events.max_groups = 2
+    await events.restart()
+    first, second = join(events, "g1"), join(events, "g2")
+    await first.quiet()
+    await second.quiet()
+    third = join(events, "g3")
+    error = await third.error()
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert details_of(error).reason == "TOO_MANY_CONSUMER_GROUPS"
+    first.cancel()
+    second.cancel()
+
+
+async def test_idle_groups_expire(events: EventsServer) -> None:
+    member = join(events, "idle")
+    await member.quiet()
+    member.cancel()
+    events.clock.offset += 3600
+    expired = await events.store.groups.prune_groups(idle_seconds=1800)
+    assert expired == [(Stream.REPORTS, "idle")]
+    assert await events.store.groups.groups(Stream.REPORTS) == []

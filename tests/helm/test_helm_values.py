@@ -79,8 +79,14 @@ def _render(chart: helm.Chart, values: dict[str, Any]) -> dict[str, str]:
         ({"podSpread": {"antiAffinity": "strict"}}, "/podSpread/antiAffinity"),
         ({"podDisruptionBudget": {"maxUnavailable": 1}}, "/podDisruptionBudget"),
         # What the chart sets itself cannot be overridden (or its checks bypassed).
-        ({"config": {"extraSettings": {"SMSGW_ALLOW_UNAUTHENTICATED": "true"}}}, "extraSettings"),
-        ({"config": {"extraSettings": {"SMSGW_GRPC_PORT": "1"}}}, "extraSettings"),
+        (
+            {"config": {"extraSettings": {"SMSGW_ALLOW_UNAUTHENTICATED": "true"}}},
+            "invalid propertyName 'SMSGW_ALLOW_UNAUTHENTICATED'",
+        ),
+        (
+            {"config": {"extraSettings": {"SMSGW_GRPC_PORT": "1"}}},
+            "invalid propertyName 'SMSGW_GRPC_PORT'",
+        ),
     ],
 )
 def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any], where: str) -> None:

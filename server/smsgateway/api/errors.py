@@ -23,8 +23,14 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from smsgateway.events.model import GroupMismatchError, OutOfRangeError
+from smsgateway.events.model import (
+    GroupMismatchError,
+    OutOfRangeError,
+    TooManyGroupsError,
+    UnknownGroupError,
+)
 from smsgateway.sending.service import RequestIdConflictError, SendFailedError
+from smsgateway.store_errors import StoreFullError, StoreUnavailableError
 from smsgateway.upstream import errors as upstream
 from smsgateway.v1 import error_reason_pb2
 from smsgateway.v1 import smsgateway_pb2 as pb
@@ -255,6 +261,28 @@ _TABLE: list[tuple[type[BaseException], Callable[[Any], ApiError]]] = [
     ),
     (SendFailedError, send_failed),
     (OutOfRangeError, _out_of_range),
+    (
+        StoreFullError,
+        lambda e: ApiError(
+            grpc.StatusCode.UNAVAILABLE, str(e), reason="STORE_FULL", retry_delay=5.0
+        ),
+    ),
+    (
+        StoreUnavailableError,
+        lambda e: ApiError(
+            grpc.StatusCode.UNAVAILABLE, str(e), reason="STORE_UNAVAILABLE", retry_delay=1.0
+        ),
+    ),
+    (
+        UnknownGroupError,
+        lambda e: ApiError(grpc.StatusCode.ABORTED, str(e), reason=R.CONSUMER_GROUP_DELETED),
+    ),
+    (
+        TooManyGroupsError,
+        lambda e: ApiError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED, str(e), reason="TOO_MANY_CONSUMER_GROUPS"
+        ),
+    ),
     (
         GroupMismatchError,
         lambda e: failed_precondition(str(e), R.CONSUMER_GROUP_FILTER_MISMATCH),

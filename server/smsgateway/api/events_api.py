@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import time
+import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
@@ -85,6 +86,8 @@ _VIOLATIONS_MAX = 100
 # Timestamps a datetime can hold (0001-01-01 .. 9999-12-31).
 _TS_MIN, _TS_MAX = -62_135_596_800, 253_402_300_799
 
+
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class EventsApiConfig:
@@ -243,7 +246,10 @@ class EventsApi:
                 await join_group(
                     self._stores.events,
                     self._stores.groups,
-                    plan.stream, plan.group.name, plan.start, plan.event_filter
+                    plan.stream,
+                    plan.group.name,
+                    plan.start,
+                    plan.event_filter,
                 )
                 events = group_member(
                     self._stores.groups,
@@ -281,23 +287,7 @@ class EventsApi:
         self, request: pb.AcknowledgeEventsRequest, context: Context
     ) -> pb.AcknowledgeEventsResponse:
         """AcknowledgeEvents: drop the leases of these cursors in the group."""
-        violations: list[FieldViolation] = []
-        stream = stream_from_proto(request.stream)
-        if stream is None:
-            violations.append(
-                FieldViolation(
-                    "stream",
-                    "is required: EVENT_STREAM_DELIVERY_REPORTS or EVENT_STREAM_UPLINKS"
-                    if request.stream == pb.EVENT_STREAM_UNSPECIFIED
-                    else f"unknown EventStream value {request.stream}",
-                )
-            )
-        if not GROUP_NAME.fullmatch(request.consumer_group):
-            violations.append(
-                FieldViolation(
-                    "consumer_group", "is required: 1 to 64 characters of [A-Za-z0-9._-]"
-                )
-            )
+        stream, violations = _stream_and_group(request.stream, request.consumer_group)
         cursors = list(request.cursors)
         if not cursors:
             violations.append(FieldViolation("cursors", "at least one cursor is required"))
@@ -322,6 +312,24 @@ class EventsApi:
         # Members in this process stop counting them and claim more.
         self._hub.notify_group(stream, request.consumer_group, unique)
         return pb.AcknowledgeEventsResponse(acknowledged_count=count)
+
+    @handle_errors
+    async def delete_consumer_group(
+        self, request: pb.DeleteConsumerGroupRequest, context: Context
+    ) -> pb.DeleteConsumerGroupResponse:
+        """DeleteConsumerGroup: drop the group's position and leases; members end ABORTED."""
+        stream, violations = _stream_and_group(request.stream, request.consumer_group)
+        _raise_if_any(violations)
+        assert stream is not None
+        deleted = await self._stores.groups.delete_group(stream, request.consumer_group)
+        if deleted:
+            log.info(
+                "consumer group deleted",
+                extra={"stream": stream.value, "group": request.consumer_group},
+            )
+            # Members in this process wake, find the group gone and end their streams.
+            self._hub.notify_group(stream, request.consumer_group)
+        return pb.DeleteConsumerGroupResponse(deleted=deleted)
 
     # -- send status ------------------------------------------------------------
     @handle_errors
@@ -664,3 +672,23 @@ def _decode_token(
         )
         return None
     return after  # type: ignore[no-any-return]
+
+
+def _stream_and_group(stream_value: int, group: str) -> tuple[Stream | None, list[FieldViolation]]:
+    """The stream and group-name fields of the consumer-group RPCs, with their violations."""
+    violations: list[FieldViolation] = []
+    stream = stream_from_proto(stream_value)
+    if stream is None:
+        violations.append(
+            FieldViolation(
+                "stream",
+                "is required: EVENT_STREAM_DELIVERY_REPORTS or EVENT_STREAM_UPLINKS"
+                if stream_value == pb.EVENT_STREAM_UNSPECIFIED
+                else f"unknown EventStream value {stream_value}",
+            )
+        )
+    if not GROUP_NAME.fullmatch(group):
+        violations.append(
+            FieldViolation("consumer_group", "is required: 1 to 64 characters of [A-Za-z0-9._-]")
+        )
+    return stream, violations

@@ -49,6 +49,7 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignor
         self.StreamDeliveryReports = events.stream_delivery_reports
         self.StreamUplinks = events.stream_uplinks
         self.AcknowledgeEvents = events.acknowledge_events
+        self.DeleteConsumerGroup = events.delete_consumer_group
         self.GetSendStatus = events.get_send_status
         self.ListDeliveryReports = events.list_delivery_reports
         self.ListUplinks = events.list_uplinks

@@ -55,6 +55,7 @@ class TooDeepError(LenientJSONError):
 
 # -- strict, bounded ------------------------------------------------------------
 
+
 def depth_exceeds(doc: object, max_depth: int) -> bool:
     """True when `doc` (as `json.loads` returns it) nests lists/dicts deeper than `max_depth`.
 

@@ -31,34 +31,42 @@ from prometheus_client.exposition import generate_latest
 from smsgateway import __version__
 
 __all__ = [
+    "AUTH_REFUSALS",
     "BALANCE",
     "BALANCE_ALERT_THRESHOLD",
     "BALANCE_UPDATED",
     "BATCHES",
     "BUILD_INFO",
-    "DEAD_LETTERS",
-    "DUPLICATES",
+    "CALLERS",
+    "CALLERS_RELOADS",
+    "CALLER_RECIPIENTS",
+    "CALLER_REQUESTS",
     "CONSUMER_GROUPS",
     "CONSUMER_GROUPS_EXPIRED",
+    "DEAD_LETTERS",
+    "DUPLICATES",
     "GROUP_BACKLOG",
     "GROUP_METRICS_MAX",
-    "STORE_CHECK_FAILURES",
-    "STORE_PERSISTENCE",
-    "STORE_UP",
     "GRPC_LATENCY",
     "GRPC_REQUESTS",
     "IDEMPOTENT_REPLAYS",
     "INGEST_LATENCY",
     "LAST_REPORT",
+    "LIMIT_REFUSALS",
     "OPT_OUTS",
+    "PROVIDER_CEILING_WAITS",
     "RECIPIENTS",
     "REGISTRY",
     "REPORTS",
     "SEGMENTS",
+    "STORE_CHECK_FAILURES",
+    "STORE_PERSISTENCE",
+    "STORE_UP",
     "SUBSCRIBERS",
     "SUPPRESSED",
     "TOKEN_EXPIRY",
     "TOKEN_FETCHES",
+    "UNAUTHENTICATED_MODE",
     "UPLINKS",
     "UPSTREAM_LATENCY",
     "UPSTREAM_REQUESTS",
@@ -158,6 +166,58 @@ IDEMPOTENT_REPLAYS: Final = Counter(
 SUPPRESSED: Final = Counter(
     "smsgateway_suppressed_recipients_total",
     "Recipients dropped from marketing sends because they opted out or were suppressed.",
+    registry=REGISTRY,
+)
+
+# --- callers, limits (the `caller` label holds names from the callers file, or
+# "anonymous": bounded by the file's 1000 callers) ------------------------------
+
+CALLER_REQUESTS: Final = Counter(
+    "smsgateway_caller_requests_total",
+    "Authenticated gRPC requests, by caller (callers-file name) and method.",
+    ["caller", "method"],
+    registry=REGISTRY,
+)
+CALLER_RECIPIENTS: Final = Counter(
+    "smsgateway_caller_recipients_total",
+    "Recipients handled by sends, by caller, SMS kind and outcome.",
+    ["caller", "kind", "outcome"],
+    registry=REGISTRY,
+)
+AUTH_REFUSALS: Final = Counter(
+    "smsgateway_auth_refusals_total",
+    "Calls refused before their handler: no_key, unknown_key, permission.",
+    ["reason"],
+    registry=REGISTRY,
+)
+LIMIT_REFUSALS: Final = Counter(
+    "smsgateway_limit_refusals_total",
+    "Sends refused whole (rate_limit, daily_quota, per_number) or recipients left out "
+    "(per_number), by caller.",
+    ["caller", "limit"],
+    registry=REGISTRY,
+)
+PROVIDER_CEILING_WAITS: Final = Counter(
+    "smsgateway_provider_ceiling_total",
+    "Provider calls that waited for a slot under the sends-per-second ceiling (waited) "
+    "or gave up because the deadline came first (refused).",
+    ["result"],
+    registry=REGISTRY,
+)
+CALLERS: Final = Gauge(
+    "smsgateway_callers",
+    "Callers declared in the callers file in force.",
+    registry=REGISTRY,
+)
+CALLERS_RELOADS: Final = Counter(
+    "smsgateway_callers_reloads_total",
+    "Reloads of the callers file, by result (a failed reload keeps the old callers).",
+    ["result"],
+    registry=REGISTRY,
+)
+UNAUTHENTICATED_MODE: Final = Gauge(
+    "smsgateway_unauthenticated_mode",
+    "1 when the gateway serves beyond loopback without callers (SMSGW_ALLOW_UNAUTHENTICATED).",
     registry=REGISTRY,
 )
 
@@ -330,6 +390,10 @@ def _precreate_closed_series() -> None:
     # letter alert needs these to exist at 0.
     for stream in ("reports", "uplinks"):
         DEAD_LETTERS.labels(stream)
+    for reason in ("no_key", "unknown_key", "permission"):
+        AUTH_REFUSALS.labels(reason)
+    for result in ("success", "failure"):
+        CALLERS_RELOADS.labels(result)
 
 
 _precreate_closed_series()

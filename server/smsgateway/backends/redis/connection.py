@@ -231,11 +231,15 @@ async def wait_for_replicas(
 class LuaScript:
     """A Lua script run in one round trip: `EVALSHA`, then `EVAL` once if Redis lost it.
 
-    Redis runs a script atomically. `run` translates failures into store errors.
+    Redis runs a script atomically. Every script starts with a `#!lua` line (Redis
+    7+): one that may write is refused as a whole when Redis is at `maxmemory` (a
+    `StoreFullError`), never stopped half-way; `writes=False` lets a read-only
+    script run even then. `run` translates failures into store errors.
     """
 
-    def __init__(self, source: str, what: str) -> None:
+    def __init__(self, source: str, what: str, *, writes: bool = True) -> None:
         """`what` names the operation in error messages (e.g. "idempotency claim")."""
+        source = ("#!lua\n" if writes else "#!lua flags=no-writes\n") + source.lstrip("\n")
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
         self.what = what

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from smsgateway.backends.redis.event_layout import LateSigns, dec, enc, utc
+from smsgateway.backends.redis.connection import Client, LuaScript
+from smsgateway.backends.redis.event_layout import EventKeys, LateSigns, dec, enc, utc
 from smsgateway.events.model import (
     KNOWN_PROVIDER_CODES,
     DeliveryReportIn,
@@ -273,3 +274,30 @@ def _compile(event_filter: EventFilter) -> CompiledFilter | None:
         or compiled.other_codes
     )
     return None if empty else compiled
+
+
+# -- reading a range ---------------------------------------------------------------
+
+# KEYS: meta, log, late. ARGV: exclusive start ID, count. Returns {seq, entries, lates}.
+_READ = LuaScript(
+    LUA_HELPERS
+    + """
+local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', ARGV[2])
+return {redis.call('HGET', KEYS[1], 'seq') or '0', entries, lates(entries, KEYS[3])}
+""",
+    "event read",
+)
+
+
+async def read_range(
+    client: Client, keys: EventKeys, stream: Stream, after: int, count: int
+) -> tuple[int, list[Entry], LateSigns]:
+    """Up to `count` entries after the cursor: (newest cursor, entries, their late signs).
+
+    The newest cursor is read in the same atomic step as the entries, so when
+    fewer than `count` come back, every event up to it was seen.
+    """
+    reply = await _READ.run(
+        client, [keys.meta(stream), keys.log(stream), keys.late()], [f"({after}-0", count]
+    )
+    return int(reply[0]), parse_entries(reply[1]), parse_lates(reply[2])

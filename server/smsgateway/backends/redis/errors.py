@@ -33,7 +33,7 @@ def store_error(exc: BaseException, what: str) -> StoreUnavailableError:
     if isinstance(exc, StoreUnavailableError):
         return exc
     if isinstance(exc, rex.OutOfMemoryError) or "OOM command not allowed" in str(exc):
-        return StoreFullError(f"{what}: Redis is out of memory (maxmemory reached)")
+        return StoreFullError(f"{what}: Redis has no room (maxmemory reached)")
     if isinstance(exc, rex.TimeoutError):
         return StoreUnavailableError(f"{what}: Redis did not answer in time")
     if isinstance(exc, rex.BusyLoadingError):

@@ -32,8 +32,7 @@ from smsgateway.backends.redis.entries import (
     compile_filter,
     decode,
     effective_sign,
-    parse_entries,
-    parse_lates,
+    read_range,
     report_payload,
     uplink_payload,
 )
@@ -149,16 +148,6 @@ redis.call('HSET', KEYS[1], 'seq', string.format('%d', seq), 'tmax', tmax)
 return out
 """,
     "uplink append",
-)
-
-# KEYS: meta, log, late. ARGV: exclusive start ID, count. Returns {seq, entries, lates}.
-READ_SCRIPT = LuaScript(
-    LUA_HELPERS
-    + """
-local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', ARGV[2])
-return {redis.call('HGET', KEYS[1], 'seq') or '0', entries, lates(entries, KEYS[3])}
-""",
-    "event read",
 )
 
 # KEYS: meta, log. Returns {seq, oldest retained cursor or false}.
@@ -371,7 +360,9 @@ class RedisEventLog:
             _, entries, lates = await read_range(self._client, self._keys, stream, start, count)
             for cursor, fields in entries:
                 if compiled is None or compiled.matches(cursor, fields, lates):
-                    out.append(decode(stream, cursor, fields, effective_sign(fields, cursor, lates)))
+                    out.append(
+                        decode(stream, cursor, fields, effective_sign(fields, cursor, lates))
+                    )
                     if len(out) == limit:
                         break
             if len(entries) < count:
@@ -413,9 +404,7 @@ class RedisEventLog:
             while low <= through:
                 upto = min(through, low + PRUNE_CHUNK - 1)
                 keys = [k.log(stream), k.dedup(stream), k.unsigned(), k.late()]
-                total += _int(
-                    await _PRUNE_CHUNK.run(self._client, keys, [upto, k.biz_prefix()])
-                )
+                total += _int(await _PRUNE_CHUNK.run(self._client, keys, [upto, k.biz_prefix()]))
                 low = upto + 1
             if oldest is not None and oldest <= through:
                 # Leases of dropped events can never be delivered again.
@@ -425,19 +414,3 @@ class RedisEventLog:
         if total:
             _log.info("pruned %d events beyond retention", total)
         return total
-
-
-async def read_range(
-    client: Client, keys: EventKeys, stream: Stream, after: int, count: int
-) -> tuple[int, list[tuple[int, dict[bytes, bytes]]], Any]:
-    """Up to `count` entries after the cursor: (newest cursor, entries, their late signs).
-
-    The newest cursor is read in the same atomic step as the entries, so when
-    fewer than `count` come back, every event up to it was seen.
-    """
-    reply = await READ_SCRIPT.run(
-        client,
-        [keys.meta(stream), keys.log(stream), keys.late()],
-        [f"({after}-0", count],
-    )
-    return _int(reply[0]), parse_entries(reply[1]), parse_lates(reply[2])

@@ -27,6 +27,7 @@ if not v then return false end
 return {v, redis.call('PTTL', KEYS[1])}
 """,
     "token read",
+    writes=False,
 )
 
 _LOCK = LuaScript(

@@ -64,6 +64,10 @@ async def open_backend(
         await db.close()
         raise
 
+    async def check() -> None:
+        await db.check()
+        await idempotency.check()
+
     async def close() -> None:
         try:
             await idempotency.close()
@@ -91,6 +95,6 @@ async def open_backend(
         idempotency=idempotency,
         tokens=LocalTokenStore(),
         leases=LocalLeaseStore(),
-        check=db.check,
+        check=check,
         close=close,
     )

@@ -106,8 +106,21 @@ class SqliteDatabase:
         conn.execute("COMMIT")
 
     async def write(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run `fn(*args)` on the writer thread (use `transaction()` inside)."""
-        return await self._submit(self._writer, fn, args)
+        """Run `fn(*args)` on the writer thread (use `transaction()` inside).
+
+        After the write, the file is checked to still be the one opened: a commit
+        into a deleted or replaced file would be lost at the next start, so it is
+        reported as `StoreUnavailableError` instead of success.
+        """
+        return await self._submit(self._writer, self._verified, (fn, args))
+
+    def _verified(self, fn: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+        result = fn(*args)
+        if self._inode is not None and self._stat() != self._inode:
+            raise StoreUnavailableError(
+                f"the event store file {self.path} was deleted or replaced under the gateway"
+            )
+        return result
 
     async def read(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run `fn(*args)` on the reader thread."""

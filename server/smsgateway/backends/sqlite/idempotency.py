@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from typing import TypeVar
 
 from smsgateway.backends.sqlite.writer import SqliteWriter
 from smsgateway.sending.ports import SendRecord
+from smsgateway.store_errors import StoreUnavailableError
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 T = TypeVar("T")
@@ -57,6 +59,8 @@ class SqliteIdempotencyStore:
     ) -> None:
         # WAL + NORMAL survives a process crash (SIGKILL); only an OS crash or a
         # power cut may lose the last commits. FULL costs an fsync per group.
+        self._path = path
+        self._inode: tuple[int, int] | None = None
         self._writer = SqliteWriter(path, synchronous="NORMAL")
         self._ttl = ttl_seconds
         self._clock = clock
@@ -66,6 +70,13 @@ class SqliteIdempotencyStore:
     async def open(self) -> None:
         """Start the writer and create the schema."""
         await asyncio.to_thread(self._writer.start, _SCHEMA)
+        self._inode = _inode(self._path)
+
+    async def check(self) -> None:
+        """Raise `StoreUnavailableError` unless the file is the one opened and answers."""
+        if _inode(self._path) != self._inode:
+            raise StoreUnavailableError(f"{self._path} was deleted or replaced")
+        await self._writer.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
         """Finish pending writes and close."""
@@ -150,6 +161,14 @@ class SqliteIdempotencyStore:
             return conn.execute("DELETE FROM sends WHERE created_at < ?", (oldest,)).rowcount
 
         return await self._run(delete)
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 _Row = tuple[str, int, str, int, str, str, str]

@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from smsgateway.store_errors import StoreFullError, StoreUnavailableError
+
 T = TypeVar("T")
 
 _STOP = object()
@@ -53,10 +55,15 @@ class SqliteWriter:
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` in the writer thread, inside a committed transaction."""
         if self._thread is None:
-            raise RuntimeError("SqliteWriter is not started")
+            raise StoreUnavailableError(f"{self._path.name} is not open")
         done: Future[T] = Future()
         self._queue.put((fn, done))
-        return await asyncio.wrap_future(done)
+        try:
+            return await asyncio.wrap_future(done)
+        except sqlite3.Error as exc:
+            if "full" in str(exc).lower():
+                raise StoreFullError(f"{self._path.name} is out of disk space") from exc
+            raise StoreUnavailableError(f"{self._path.name} is unusable: {exc}") from exc
 
     def _run(self, ready: Future[None], schema: str) -> None:
         try:
@@ -102,6 +109,10 @@ class SqliteWriter:
                 try:
                     value = fn(conn)
                 except BaseException as exc:
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (SQLITE_FULL,
+                        # I/O error): every item of the group failed with this error.
+                        raise
                     conn.execute("ROLLBACK TO item")
                     conn.execute("RELEASE item")
                     results.append((done, False, exc))
