@@ -18,7 +18,7 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PACKAGE = Path("smsgateway/v1")
-TARGET = ROOT / "server" / PACKAGE
+TARGET = ROOT / "clients" / "python" / "api" / PACKAGE
 INIT = '"""Generated from proto/smsgateway/v1 by `make proto`. Do not edit."""\n'
 
 

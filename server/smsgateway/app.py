@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from aiohttp import web
@@ -20,6 +23,7 @@ from smsgateway import __version__
 from smsgateway.api.events_api import EventsApi, EventStores
 from smsgateway.api.servicer import SmsGatewayServicer
 from smsgateway.backends import Backend
+from smsgateway.backends import redis as redis_backend
 from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.config import Settings
 from smsgateway.events.hub import EventHub
@@ -28,6 +32,7 @@ from smsgateway.events.model import Retention, StoredEvent, StoredReport, Stored
 from smsgateway.events.optout import OptOutRules
 from smsgateway.events.poller import Poller, PollerConfig
 from smsgateway.events.webhooks import WebhookConfig, build_webhook_app
+from smsgateway.leadership import Leadership
 from smsgateway.observability import metrics
 from smsgateway.observability.balance import BalanceRefresher
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
@@ -152,21 +157,26 @@ class App:
         session = new_session(upstream_config)
         stack.push_async_callback(session.close)
         client = ProviderClient(
-            session, upstream_config, observer=metrics.MetricsUpstreamObserver()
+            session,
+            upstream_config,
+            observer=metrics.MetricsUpstreamObserver(),
+            token_store=backend.tokens,
         )
         stack.push_async_callback(client.close)
         metrics.bind_token_expiry(lambda: client.tokens.seconds_until_expiry)
 
+        # Jobs that exactly one replica runs: the leader of the "singletons" lease.
+        singletons: list[_Singleton] = []
         if s.poll_enabled:
-            poller = Poller(
-                client,
-                ingestor,
-                PollerConfig(
-                    enabled=True, interval_seconds=s.poll_interval_seconds, sign=s.poll_sign
-                ),
+            singletons.append(
+                Poller(
+                    client,
+                    ingestor,
+                    PollerConfig(
+                        enabled=True, interval_seconds=s.poll_interval_seconds, sign=s.poll_sign
+                    ),
+                )
             )
-            poller.start()
-            stack.push_async_callback(poller.stop)
 
         sends = SendService(
             client,
@@ -217,16 +227,21 @@ class App:
             async def fetch_balance() -> Decimal:
                 return (await client.balance()).amount
 
-            refresher = BalanceRefresher(
-                fetch_balance, s.balance_refresh_seconds, alert_threshold=s.balance_alert_threshold
+            singletons.append(
+                BalanceRefresher(
+                    fetch_balance,
+                    s.balance_refresh_seconds,
+                    alert_threshold=s.balance_alert_threshold,
+                )
             )
-            refresher.start()
-            stack.push_async_callback(refresher.stop)
+        leadership = self._leadership(backend, singletons)
+        leadership.start()
+        stack.push_async_callback(leadership.close)
 
         retention = Retention(
             max_age_seconds=s.retention_days * 86400, max_events=s.retention_max_events
         )
-        self._spawn(self._maintain(backend, retention, hub, s.consumer_group_idle_days))
+        self._spawn(self._maintain(backend, retention, hub, s.consumer_group_idle_days, leadership))
         self._spawn(backend.feed.run(hub.notify))
         self._spawn(monitor.run())
         stack.push_async_callback(self._cancel_tasks)
@@ -287,6 +302,20 @@ class App:
 
     async def _open_backend(self) -> Backend:
         s = self.settings
+        if s.redis_url is not None:
+            return await redis_backend.open_backend(
+                redis_backend.RedisOptions(
+                    settings=redis_backend.RedisSettings(
+                        url=s.redis_url,
+                        password_file=s.redis_password_file,
+                        key_prefix=s.redis_key_prefix,
+                        wait_replicas=s.redis_wait_replicas,
+                        tls_ca_file=s.redis_tls_ca_file,
+                    ),
+                    idempotency_ttl_seconds=s.idempotency_ttl_seconds,
+                    max_groups=s.max_consumer_groups,
+                )
+            )
         return await sqlite_backend.open_backend(
             sqlite_backend.SqliteOptions(
                 data_dir=s.data_dir,
@@ -295,9 +324,37 @@ class App:
             )
         )
 
+    def _leadership(self, backend: Backend, singletons: Sequence[_Singleton]) -> Leadership:
+        """The lease under which this replica runs the poller and the balance refresher."""
+
+        async def start_jobs() -> None:
+            log.info("leading: running the singleton jobs", extra={"holder": holder})
+            metrics.LEADER.set(1)
+            for job in singletons:
+                job.start()
+
+        async def stop_jobs() -> None:
+            metrics.LEADER.set(0)
+            for job in singletons:
+                await job.stop()
+
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        return Leadership(
+            backend.leases,
+            "singletons",
+            holder,
+            on_start=start_jobs,
+            on_stop=stop_jobs,
+            ttl_seconds=self.settings.leader_lease_seconds,
+        )
+
     @staticmethod
     async def _maintain(
-        backend: Backend, retention: Retention, hub: EventHub, group_idle_days: float
+        backend: Backend,
+        retention: Retention,
+        hub: EventHub,
+        group_idle_days: float,
+        leadership: Leadership,
     ) -> None:
         """Retention and gauges that are cheaper to refresh than to keep exact."""
         last_prune = 0.0
@@ -305,7 +362,8 @@ class App:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                if loop.time() - last_prune >= _MAINTENANCE_SECONDS:
+                # Retention is shared work: the leader does it for every replica.
+                if leadership.leading and loop.time() - last_prune >= _MAINTENANCE_SECONDS:
                     last_prune = loop.time()
                     dropped = await backend.events.prune(retention)
                     forgotten = await backend.idempotency.prune()
@@ -348,6 +406,14 @@ def _on_stored(hub: EventHub, stream: Stream, events: Sequence[StoredEvent]) -> 
                 metrics.OPT_OUTS.inc()
     if events:
         metrics.LAST_REPORT.labels(stream.value).set(events[-1].receive_time.timestamp())
+
+
+class _Singleton(Protocol):
+    """A job only the leader runs."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 def _store_checked(backend: str, ok: bool) -> None:

@@ -36,6 +36,25 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def unprotected_push_problem(settings: Settings) -> str | None:
+    """Why these settings must not start: push endpoints beyond loopback that anyone may
+    use (no callback token, no allowlist, not explicitly allowed); None when fine."""
+    if (
+        is_loopback_host(settings.bind_host)
+        or settings.callback_token
+        or settings.callback_allowed_networks
+        or settings.allow_unauthenticated_push
+    ):
+        return None
+    return (
+        f"SMSGW_BIND_HOST={settings.bind_host!r} exposes the push endpoints (port "
+        f"{settings.http_port}) beyond this machine, but neither SMSGW_CALLBACK_TOKEN nor "
+        "SMSGW_CALLBACK_ALLOWED_NETWORKS protects them: anyone reaching the port could forge "
+        "delivery reports and opt-outs. Set one of them, bind to 127.0.0.1, or set "
+        "SMSGW_ALLOW_UNAUTHENTICATED_PUSH=true"
+    )
+
+
 def _decimal(text: str) -> Decimal:
     try:
         value = Decimal(text)
@@ -126,6 +145,26 @@ class Settings:
     callback_trust_forwarded_for: bool = False
     """SMSGW_CALLBACK_TRUST_FORWARDED_FOR: check the allowlist against X-Forwarded-For (behind
     an ingress that sets it)."""
+    allow_unauthenticated_push: bool = False
+    """SMSGW_ALLOW_UNAUTHENTICATED_PUSH: accept pushes on a non-loopback SMSGW_BIND_HOST with
+    neither SMSGW_CALLBACK_TOKEN nor SMSGW_CALLBACK_ALLOWED_NETWORKS (anyone reaching the
+    port could forge reports and opt-outs); without it such a start is refused."""
+    push_read_timeout_seconds: float = 10.0
+    """SMSGW_PUSH_READ_TIMEOUT_SECONDS: a push body must arrive completely within this time,
+    or the connection is closed; request headers and idle keep-alive connections get the same
+    bound."""
+    max_concurrent_pushes: int = 16
+    """SMSGW_MAX_CONCURRENT_PUSHES: pushes read and ingested at once (both endpoints); the
+    next waits up to 1 s for a turn, then gets 503 (the provider retries)."""
+    push_lenient_max_bytes: int = 1024 * 1024
+    """SMSGW_PUSH_LENIENT_MAX_BYTES: the largest non-strict-JSON push body the lenient parser
+    repairs (off the event loop); larger ones are kept as a dead letter and answered 400.
+    0 turns the lenient parser off."""
+    dead_letter_max_count: int = 10_000
+    """SMSGW_DEAD_LETTER_MAX_COUNT: dead letters kept at most (oldest dropped first, counted)."""
+    dead_letter_max_bytes: int = 64 * 1024 * 1024
+    """SMSGW_DEAD_LETTER_MAX_BYTES: bytes of dead-letter bodies kept at most (oldest dropped
+    first); each dead letter keeps at most its first 64 KiB plus the original length."""
     poll_enabled: bool = False
     """SMSGW_POLL_ENABLED: also pull reports and uplinks from the provider."""
     poll_interval_seconds: float = 10.0
@@ -141,6 +180,9 @@ class Settings:
     RESOURCE_EXHAUSTED."""
     consumer_group_idle_days: float = 7.0
     """SMSGW_CONSUMER_GROUP_IDLE_DAYS: a group nobody used for this long is deleted."""
+    leader_lease_seconds: float = 10.0
+    """SMSGW_LEADER_LEASE_SECONDS: the lease under which one replica runs the poller, the
+    balance refresher and retention; another takes over within two lease periods."""
     store_check_seconds: float = 5.0
     """SMSGW_STORE_CHECK_SECONDS: how often the store's health is checked (health follows it)."""
     opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT_KEYWORDS
@@ -295,6 +337,31 @@ class _Reader:
             provider_max_sends_per_second=ceiling,
         )
 
+    def pushes(self, settings: Settings) -> Settings:
+        """The push-endpoint bounds, and the refusal of unprotected pushes beyond loopback."""
+        d = Settings()
+        allow = self.flag("SMSGW_ALLOW_UNAUTHENTICATED_PUSH", d.allow_unauthenticated_push)
+        timeout = self.positive("SMSGW_PUSH_READ_TIMEOUT_SECONDS", d.push_read_timeout_seconds)
+        concurrent = self.positive("SMSGW_MAX_CONCURRENT_PUSHES", d.max_concurrent_pushes)
+        lenient = self.positive(
+            "SMSGW_PUSH_LENIENT_MAX_BYTES", d.push_lenient_max_bytes, allow_zero=True
+        )
+        letters = self.positive("SMSGW_DEAD_LETTER_MAX_COUNT", d.dead_letter_max_count)
+        letter_bytes = self.positive("SMSGW_DEAD_LETTER_MAX_BYTES", d.dead_letter_max_bytes)
+        settings = dataclasses.replace(
+            settings,
+            allow_unauthenticated_push=allow,
+            push_read_timeout_seconds=timeout,
+            max_concurrent_pushes=max(1, int(concurrent)),
+            push_lenient_max_bytes=int(lenient),
+            dead_letter_max_count=max(1, int(letters)),
+            dead_letter_max_bytes=max(1, int(letter_bytes)),
+        )
+        problem = unprotected_push_problem(settings)
+        if problem is not None:
+            self.problems.append(problem)
+        return settings
+
     def settings(self) -> Settings:
         d = Settings()
         upstream_url = self.raw("SMSGW_UPSTREAM_URL")
@@ -403,12 +470,16 @@ class _Reader:
                 "SMSGW_CONSUMER_GROUP_IDLE_DAYS", d.consumer_group_idle_days
             ),
             store_check_seconds=self.positive("SMSGW_STORE_CHECK_SECONDS", d.store_check_seconds),
+            leader_lease_seconds=self.positive(
+                "SMSGW_LEADER_LEASE_SECONDS", d.leader_lease_seconds
+            ),
             opt_out_keywords=frozenset(keywords) if keywords else d.opt_out_keywords,
             instrumentation=self.flag("SMSGW_INSTRUMENTATION", d.instrumentation),
         )
         if settings.poll_enabled and not settings.poll_sign:
             self.problems.append("SMSGW_POLL_SIGN is required when SMSGW_POLL_ENABLED is true")
         settings = self.security(settings)
+        settings = self.pushes(settings)
         if self.problems:
             raise ConfigError(self.problems)
         return settings

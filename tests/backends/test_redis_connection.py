@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
+from smsgateway.backends.redis import RedisOptions, open_backend
 from smsgateway.backends.redis.connection import (
     LuaScript,
     RedisSettings,
@@ -208,3 +209,45 @@ async def test_a_full_redis_is_store_full(tmp_path: Path, redis_prefix: str) -> 
         await store.close()
         await client.aclose()
         server.stop()
+
+
+async def test_open_backend_reports_itself_checks_and_closes(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    server = RedisServer(tmp_path / "redis", appendonly=True, appendfsync="always").start()
+    settings = RedisSettings(
+        url=server.url, key_prefix=redis_prefix, retries=0, connect_timeout_seconds=0.5
+    )
+    backend = await open_backend(RedisOptions(settings))
+    try:
+        assert (backend.info.name, backend.info.shared) == ("redis", True)
+        assert backend.info.durability == {
+            "appendonly": "yes",
+            "appendfsync": "always",
+            "wait_replicas": "0",
+        }
+        await backend.check()
+        response = pb.SendSmsResponse(request_id="r1")
+        assert await backend.idempotency.claim("r1", b"fp", response) is None
+        assert await backend.leases.acquire("poller", "me", 1) is not None
+        await backend.tokens.save("tok", 10)
+        server.kill()
+        with pytest.raises(StoreUnavailableError, match="does not answer"):
+            await backend.check()
+        server.start()
+        await backend.check()  # recovered by itself
+        record = await backend.idempotency.get("r1")
+        assert record is not None and record.fingerprint == b"fp"
+    finally:
+        await backend.close()
+        server.stop()
+
+
+async def test_open_backend_fails_clearly_without_redis(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis", password="hunter2").start()
+    server.kill()
+    settings = RedisSettings(url=server.url, retries=0, connect_timeout_seconds=0.5)
+    with pytest.raises(StoreUnavailableError) as caught:
+        await open_backend(RedisOptions(settings))
+    assert f"127.0.0.1:{server.port}" in str(caught.value)
+    assert "hunter2" not in str(caught.value)

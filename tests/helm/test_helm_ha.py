@@ -115,7 +115,10 @@ def test_key_prefix_defaults_to_the_release(render: Any) -> None:
         # An HPA that may scale down to one pod: a budget of one would block every drain.
         ({"autoscaling": {"enabled": True, "minReplicas": 1}}, None),
         ({"autoscaling": {"enabled": True, "minReplicas": 2}}, {"minAvailable": 1}),
-        ({"replicaCount": 4, "podDisruptionBudget": {"minAvailable": "50%"}}, {"minAvailable": "50%"}),
+        (
+            {"replicaCount": 4, "podDisruptionBudget": {"minAvailable": "50%"}},
+            {"minAvailable": "50%"},
+        ),
         (
             {"replicaCount": 4, "podDisruptionBudget": {"minAvailable": None, "maxUnavailable": 2}},
             {"maxUnavailable": 2},
@@ -149,7 +152,10 @@ def test_spreading_follows_the_preset_and_yields_to_explicit_rules(
     assert mtls["affinity"] == {
         "podAntiAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": [
-                {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": SELECTOR}}
+                {
+                    "topologyKey": "kubernetes.io/hostname",
+                    "labelSelector": {"matchLabels": SELECTOR},
+                }
             ]
         }
     }

@@ -154,9 +154,9 @@ def test_secure_scenario_locks_the_network_down(renders: dict[str, Any]) -> None
     render = renders["secure"]
     spec = render.one("NetworkPolicy")["spec"]
     by_port = {rule["ports"][0]["port"]: rule for rule in spec["ingress"]}
-    assert {"namespaceSelector": {"matchLabels": {"smsgateway-client": "true"}}} in by_port[
-        "grpc"
-    ]["from"]
+    assert {"namespaceSelector": {"matchLabels": {"smsgateway-client": "true"}}} in by_port["grpc"][
+        "from"
+    ]
     assert by_port["http"]["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
     ]

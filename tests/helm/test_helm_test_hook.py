@@ -175,7 +175,10 @@ async def test_hook_presents_its_client_certificate_under_mutual_tls(
         "/etc/smsgateway/client/tls.crt",
         "/etc/smsgateway/client/tls.key",
     ]
-    assert mounts == {"/etc/smsgateway/tls": "grpc-tls", "/etc/smsgateway/client": "helm-test-client"}
+    assert mounts == {
+        "/etc/smsgateway/tls": "grpc-tls",
+        "/etc/smsgateway/client": "helm-test-client",
+    }
     client_ca = trustme.CA()
     client = client_ca.issue_cert("helm-test@smsgw")
     server, target = await _tls_server(ca, client_ca=client_ca)

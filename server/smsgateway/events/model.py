@@ -103,6 +103,8 @@ class SentBatch:
     sign: str
     kind: int
     sent_at: datetime
+    caller: str = ""
+    """The caller (callers-file name) whose send made the call; "" when unknown."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ __all__ = [
     "IDEMPOTENT_REPLAYS",
     "INGEST_LATENCY",
     "LAST_REPORT",
+    "LEADER",
     "LIMIT_REFUSALS",
     "OPT_OUTS",
     "PROVIDER_CEILING_WAITS",
@@ -268,7 +269,7 @@ SUBSCRIBERS: Final = Gauge(
 GROUP_BACKLOG: Final = Gauge(
     "smsgateway_consumer_group_backlog_events",
     "Events stored but not yet acknowledged by a consumer group, by stream and group "
-    "(the largest GROUP_METRICS_MAX groups by name; the rest summed under group=\"_other\").",
+    '(the largest GROUP_METRICS_MAX groups by name; the rest summed under group="_other").',
     ["stream", "group"],
     registry=REGISTRY,
 )
@@ -283,6 +284,12 @@ CONSUMER_GROUPS: Final = Gauge(
 CONSUMER_GROUPS_EXPIRED: Final = Counter(
     "smsgateway_consumer_groups_expired_total",
     "Consumer groups deleted because nobody used them for SMSGW_CONSUMER_GROUP_IDLE_DAYS.",
+    registry=REGISTRY,
+)
+LEADER: Final = Gauge(
+    "smsgateway_leader",
+    "1 while this replica holds the lease that runs the poller, balance refresher and "
+    "retention (exactly one replica should), else 0.",
     registry=REGISTRY,
 )
 STORE_UP: Final = Gauge(
@@ -300,7 +307,7 @@ STORE_CHECK_FAILURES: Final = Counter(
 STORE_PERSISTENCE: Final = Gauge(
     "smsgateway_store_persistence_info",
     "The store's persistence settings as read at start (value 1), e.g. Redis appendonly and "
-    "appendfsync; \"unknown\" when the server forbids CONFIG.",
+    'appendfsync; "unknown" when the server forbids CONFIG.',
     ["backend", "setting", "value"],
     registry=REGISTRY,
 )

@@ -109,7 +109,7 @@ def _walk(descriptor: Descriptor, data: memoryview, prefix: str, depth: int) -> 
                 bytes(chunk).decode("utf-8")
             except UnicodeDecodeError:
                 return path
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
             found = _walk(field.message_type, chunk, path + ".", depth + 1)
             if found is not None:
                 return found
@@ -120,4 +120,4 @@ def _is_repeated(field: FieldDescriptor) -> bool:
     is_repeated = getattr(field, "is_repeated", None)
     if isinstance(is_repeated, bool):
         return is_repeated
-    return bool(field.label == FieldDescriptor.LABEL_REPEATED)
+    return bool(getattr(field, "label", None) == FieldDescriptor.LABEL_REPEATED)

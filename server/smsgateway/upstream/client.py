@@ -64,6 +64,7 @@ from smsgateway.upstream.models import (
     parse_uplink_item,
 )
 from smsgateway.upstream.observer import NoopObserver, UpstreamObserver
+from smsgateway.upstream.ports import TokenStore
 from smsgateway.upstream.token import TokenCache, current_fetch_reason
 
 __all__ = ["InvalidItemHandler", "ProviderClient", "new_session"]
@@ -230,7 +231,10 @@ class ProviderClient:
         rng: random.Random | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         on_invalid_item: InvalidItemHandler | None = None,
+        token_store: TokenStore | None = None,
     ) -> None:
+        """`token_store` shares the account's token with other replicas (None: this
+        process only)."""
         self._session = session
         self._config = config
         self._observer: UpstreamObserver = observer or NoopObserver()
@@ -261,6 +265,7 @@ class ProviderClient:
             refresh_margin_seconds=config.token_refresh_margin_seconds,
             clock=clock,
             observer=self._observer,
+            store=token_store,
         )
 
     def __repr__(self) -> str:

@@ -28,9 +28,15 @@ from smsgateway.backends.redis.connection import (
     read_persistence,
     safe_url,
 )
+from smsgateway.backends.redis.dead_letters import RedisDeadLetters
+from smsgateway.backends.redis.event_log import RedisEventLog
+from smsgateway.backends.redis.feed import RedisEventFeed
+from smsgateway.backends.redis.groups import RedisConsumerGroups
 from smsgateway.backends.redis.idempotency import RedisIdempotencyStore
 from smsgateway.backends.redis.keys import RedisKeys
 from smsgateway.backends.redis.leases import RedisLeaseStore
+from smsgateway.backends.redis.send_log import RedisSendLog
+from smsgateway.backends.redis.suppressions import RedisSuppressions
 from smsgateway.backends.redis.tokens import RedisTokenStore
 
 __all__ = ["RedisOptions", "RedisSettings", "open_backend"]
@@ -63,17 +69,6 @@ async def open_backend(options: RedisOptions, *, clock: Callable[[], float] = ti
     Redis does not answer or refuses the credentials: a replica does not start
     without its shared state. `close` releases every connection.
     """
-    # The event aggregate's modules; imported here while they are being written.
-    # TODO(event aggregate): move these imports to the top and pass the options
-    # each class needs (max_groups, dead-letter bounds, `wait=ReplicaWait.of(...)`
-    # for pushes) once their constructors are final; assumed (client, keys, clock=).
-    from smsgateway.backends.redis.dead_letters import RedisDeadLetters
-    from smsgateway.backends.redis.event_log import RedisEventLog
-    from smsgateway.backends.redis.feed import RedisEventFeed
-    from smsgateway.backends.redis.groups import RedisConsumerGroups
-    from smsgateway.backends.redis.send_log import RedisSendLog
-    from smsgateway.backends.redis.suppressions import RedisSuppressions
-
     settings = options.settings
     client = connect(settings)
     try:
@@ -101,6 +96,8 @@ async def open_backend(options: RedisOptions, *, clock: Callable[[], float] = ti
         client, keys, ttl_seconds=options.idempotency_ttl_seconds, clock=clock, wait=wait
     )
     await idempotency.open()
+    # Pushes wait for the replicas (`wait`); the feed skips what this replica appended.
+    events = RedisEventLog(client, keys, clock, wait=wait)
 
     async def check() -> None:
         await ping(client, settings)
@@ -113,12 +110,19 @@ async def open_backend(options: RedisOptions, *, clock: Callable[[], float] = ti
 
     return Backend(
         info=BackendInfo(name="redis", shared=True, durability=durability),
-        events=RedisEventLog(client, keys, clock=clock),
-        feed=RedisEventFeed(client, keys, clock=clock),
-        groups=RedisConsumerGroups(client, keys, clock=clock),
-        dead_letters=RedisDeadLetters(client, keys, clock=clock),
-        send_log=RedisSendLog(client, keys, clock=clock),
-        suppressions=RedisSuppressions(client, keys, clock=clock),
+        events=events,
+        feed=RedisEventFeed(client, keys, origin=events.origin),
+        groups=RedisConsumerGroups(client, keys, clock, max_groups=options.max_groups),
+        dead_letters=RedisDeadLetters(
+            client,
+            keys,
+            clock,
+            max_count=options.dead_letter_max_count,
+            max_bytes=options.dead_letter_max_bytes,
+            max_body_bytes=options.dead_letter_max_body_bytes,
+        ),
+        send_log=RedisSendLog(client, keys),
+        suppressions=RedisSuppressions(client, keys, clock),
         idempotency=idempotency,
         tokens=RedisTokenStore(client, keys),
         leases=RedisLeaseStore(client, keys),

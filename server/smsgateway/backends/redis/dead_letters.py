@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from smsgateway.backends.redis.connection import Client, LuaScript
 from smsgateway.backends.redis.entries import LUA_HELPERS
@@ -144,8 +144,10 @@ class RedisDeadLetters:
         with translate("dead letter read"):
             while len(out) < limit:
                 count = limit - len(out) if stream is None else _READ_CHUNK
-                batch = await self._client.xrevrange(self._keys.dead(), high, b"-", count=count)
-                for entry_id, fields in batch:
+                batch: Any = await self._client.xrevrange(
+                    self._keys.dead(), high, b"-", count=count
+                )
+                for _, fields in batch:
                     if stream is not None and fields[b"s"] != stream.value.encode():
                         continue
                     body = bytes(fields[b"b"])

@@ -25,10 +25,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from smsgateway.backends.redis.connection import Client, LuaScript, ReplicaWait
+from smsgateway.backends.redis.connection import Client, ReplicaWait
 from smsgateway.backends.redis.dead_letters import prune_dead_letters
 from smsgateway.backends.redis.entries import (
-    LUA_HELPERS,
     compile_filter,
     decode,
     effective_sign,
@@ -46,6 +45,13 @@ from smsgateway.backends.redis.event_layout import (
     supp_member,
     supp_record,
     utc,
+)
+from smsgateway.backends.redis.event_scripts import (
+    APPEND_REPORTS,
+    APPEND_UPLINKS,
+    BEFORE_TIME,
+    BOUNDS,
+    PRUNE_CHUNK_SCRIPT,
 )
 from smsgateway.backends.redis.groups import drop_leases_through
 from smsgateway.backends.redis.keys import RedisKeys
@@ -72,149 +78,6 @@ PRUNE_CHUNK: Final = 5_000
 
 _READ_CHUNK_MAX: Final = 2_000
 """Entries fetched per XRANGE while reading."""
-
-_REPORT_STRIDE: Final = 6
-_UPLINK_STRIDE: Final = 6
-
-# KEYS: meta, log, dedup, sends, unsigned, biz index keys...
-# ARGV: now, origin, then per report: digest, bizId, phone, code, payload, biz key index.
-# Returns {cursor or 0 (duplicate), sign, ...} per report.
-_APPEND_REPORTS = LuaScript(
-    """
-local now, origin = ARGV[1], ARGV[2]
-local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-local tmax = redis.call('HGET', KEYS[1], 'tmax')
-if (not tmax) or tonumber(now) > tonumber(tmax) then tmax = now end
-local signs, out = {}, {}
-for i = 3, #ARGV, 6 do
-  local dg, biz = ARGV[i], ARGV[i + 1]
-  if redis.call('ZSCORE', KEYS[3], dg) then
-    out[#out + 1] = 0; out[#out + 1] = ''
-  else
-    local sign = signs[biz]
-    if sign == nil then
-      sign = ''
-      local rec = redis.call('HGET', KEYS[4], biz)
-      if rec then
-        local colon = string.find(rec, ':', 1, true)
-        sign = string.sub(rec, colon + 1, colon + tonumber(string.sub(rec, 1, colon - 1)))
-      end
-      signs[biz] = sign
-    end
-    seq = seq + 1
-    local c = string.format('%d', seq)
-    redis.call('XADD', KEYS[2], c .. '-0', 't', now, 'm', tmax, 'o', origin, 'b', biz,
-      'p', ARGV[i + 2], 'c', ARGV[i + 3], 's', sign, 'd', ARGV[i + 4])
-    redis.call('ZADD', KEYS[3], c, dg)
-    redis.call('ZADD', KEYS[5 + tonumber(ARGV[i + 5])], c, c)
-    if sign == '' then redis.call('HSET', KEYS[5], biz, c) end
-    out[#out + 1] = seq; out[#out + 1] = sign
-  end
-end
-redis.call('HSET', KEYS[1], 'seq', string.format('%d', seq), 'tmax', tmax)
-return out
-""",
-    "report append",
-)
-
-# KEYS: meta, log, dedup, supp, supp records.
-# ARGV: now, origin, then per uplink: digest, phone, sign, payload, suppression member
-# ('' unless an opt-out), suppression record. Returns {cursor or 0, ...}.
-_APPEND_UPLINKS = LuaScript(
-    """
-local now, origin = ARGV[1], ARGV[2]
-local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-local tmax = redis.call('HGET', KEYS[1], 'tmax')
-if (not tmax) or tonumber(now) > tonumber(tmax) then tmax = now end
-local out = {}
-for i = 3, #ARGV, 6 do
-  local dg = ARGV[i]
-  if redis.call('ZSCORE', KEYS[3], dg) then
-    out[#out + 1] = 0
-  else
-    seq = seq + 1
-    local c = string.format('%d', seq)
-    redis.call('XADD', KEYS[2], c .. '-0', 't', now, 'm', tmax, 'o', origin,
-      'p', ARGV[i + 1], 's', ARGV[i + 2], 'd', ARGV[i + 3])
-    redis.call('ZADD', KEYS[3], c, dg)
-    local member = ARGV[i + 4]
-    if member ~= '' and redis.call('HSETNX', KEYS[5], member, ARGV[i + 5]) == 1 then
-      redis.call('ZADD', KEYS[4], 0, member)
-    end
-    out[#out + 1] = seq
-  end
-end
-redis.call('HSET', KEYS[1], 'seq', string.format('%d', seq), 'tmax', tmax)
-return out
-""",
-    "uplink append",
-)
-
-# KEYS: meta, log. Returns {seq, oldest retained cursor or false}.
-_BOUNDS = LuaScript(
-    """
-local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-local oldest = false
-if first then oldest = string.match(first[1], '^(%d+)') end
-return {redis.call('HGET', KEYS[1], 'seq') or '0', oldest}
-""",
-    "event cursors",
-)
-
-# KEYS: meta, log. ARGV: epoch seconds. Returns the cursor before the first entry whose
-# running max receive time (`m`, non-decreasing with the cursor) is at or after it.
-_BEFORE_TIME = LuaScript(
-    LUA_HELPERS
-    + """
-local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-if not first then return seq end
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-local ts = tonumber(ARGV[1])
-local function m_of(e) return tonumber(field(e[2], 'm')) end
-if m_of(last) < ts then return seq end
-local lo, hi = tonumber(cursor_of(first[1])), tonumber(cursor_of(last[1]))
-if m_of(first) >= ts then return string.format('%d', lo - 1) end
-while hi - lo > 1 do
-  local mid = math.floor((lo + hi) / 2)
-  local id = string.format('%d', mid) .. '-0'
-  if m_of(redis.call('XRANGE', KEYS[2], id, id)[1]) >= ts then hi = mid else lo = mid end
-end
-return string.format('%d', hi - 1)
-""",
-    "cursor lookup by time",
-)
-
-# KEYS: log, dedup, unsigned, late. ARGV: through cursor, biz index key prefix.
-# Drops entries up to the cursor with their de-duplication members and index entries.
-_PRUNE_CHUNK = LuaScript(
-    LUA_HELPERS
-    + """
-local through = ARGV[1]
-local t = tonumber(through)
-local entries = redis.call('XRANGE', KEYS[1], '-', through .. '-0')
-local done = {}
-for _, e in ipairs(entries) do
-  local b = field(e[2], 'b')
-  if b and not done[b] then
-    done[b] = true
-    redis.call('ZREMRANGEBYSCORE', ARGV[2] .. b, '-inf', through)
-    local u = redis.call('HGET', KEYS[3], b)
-    if u and tonumber(u) <= t then redis.call('HDEL', KEYS[3], b) end
-    local v = redis.call('HGET', KEYS[4], b)
-    if v and tonumber(string.sub(v, 1, string.find(v, '|', 1, true) - 1)) <= t then
-      redis.call('HDEL', KEYS[4], b)
-    end
-  end
-end
-if #entries > 0 then
-  redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', t + 1) .. '-0')
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', through)
-end
-return #entries
-""",
-    "event prune",
-)
 
 
 def _int(value: Any) -> int:
@@ -276,7 +139,7 @@ class RedisEventLog:
             k.unsigned(),
             *(k.biz(biz) for biz in biz_keys),
         ]
-        reply = await _APPEND_REPORTS.run(self._client, keys, args, wait=self._wait)
+        reply = await APPEND_REPORTS.run(self._client, keys, args, wait=self._wait)
         received = utc(now)
         stored: list[StoredEvent] = []
         for i, report in enumerate(unique.values()):
@@ -329,7 +192,7 @@ class RedisEventLog:
             k.suppressions(),
             k.suppression_records(),
         ]
-        reply = await _APPEND_UPLINKS.run(self._client, keys, args, wait=self._wait)
+        reply = await APPEND_UPLINKS.run(self._client, keys, args, wait=self._wait)
         received = utc(now)
         stored: list[StoredEvent] = [
             StoredUplink(
@@ -379,7 +242,7 @@ class RedisEventLog:
 
     async def _bounds(self, stream: Stream) -> tuple[int, int | None]:
         keys = [self._keys.meta(stream), self._keys.log(stream)]
-        seq, oldest = await _BOUNDS.run(self._client, keys, [])
+        seq, oldest = await BOUNDS.run(self._client, keys, [])
         return _int(seq), (_int(oldest) if oldest else None)
 
     async def cursor_before_time(self, stream: Stream, at: datetime) -> int:
@@ -389,7 +252,7 @@ class RedisEventLog:
 
     async def _before(self, stream: Stream, ts: float) -> int:
         keys = [self._keys.meta(stream), self._keys.log(stream)]
-        return _int(await _BEFORE_TIME.run(self._client, keys, [num(ts)]))
+        return _int(await BEFORE_TIME.run(self._client, keys, [num(ts)]))
 
     # -- retention ----------------------------------------------------------------
     async def prune(self, retention: Retention) -> int:
@@ -404,7 +267,9 @@ class RedisEventLog:
             while low <= through:
                 upto = min(through, low + PRUNE_CHUNK - 1)
                 keys = [k.log(stream), k.dedup(stream), k.unsigned(), k.late()]
-                total += _int(await _PRUNE_CHUNK.run(self._client, keys, [upto, k.biz_prefix()]))
+                total += _int(
+                    await PRUNE_CHUNK_SCRIPT.run(self._client, keys, [upto, k.biz_prefix()])
+                )
                 low = upto + 1
             if oldest is not None and oldest <= through:
                 # Leases of dropped events can never be delivered again.

@@ -113,7 +113,7 @@ class RedisSendLog:
 
     async def sent_batch(self, biz_id: str) -> SentBatch | None:
         with translate("send log read"):
-            record: bytes | None = await self._client.hget(  # type: ignore[misc]
+            record: Any = await self._client.hget(  # type: ignore[misc]
                 self._keys.sends(), enc(biz_id)
             )
         return parse_send_record(biz_id, record) if record is not None else None

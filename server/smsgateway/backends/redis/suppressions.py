@@ -94,16 +94,14 @@ class RedisSuppressions:
             if not sign or past >= sign_prefix(sign):
                 low = b"(" + past
         with translate("suppression list"):
-            members: list[bytes] = await self._client.zrangebylex(
+            members: list[Any] = await self._client.zrangebylex(
                 self._keys.suppressions(), low, high, start=0, num=limit
             )
-            records: list[bytes | None] = (
-                await self._client.hmget(  # type: ignore[misc]
+            records: list[Any] = []
+            if members:
+                records = await self._client.hmget(  # type: ignore[misc]
                     self._keys.suppression_records(), members
                 )
-                if members
-                else []
-            )
         out: list[Suppression] = []
         for member, record in zip(members, records, strict=True):
             if record is None:  # removed between the two reads
@@ -121,7 +119,7 @@ class RedisSuppressions:
         if sign:
             members += [supp_member("", p) for p in phones]
         with translate("suppression lookup"):
-            found: list[bytes | None] = await self._client.hmget(  # type: ignore[misc]
+            found: list[Any] = await self._client.hmget(  # type: ignore[misc]
                 self._keys.suppression_records(), members
             )
         n = len(phones)

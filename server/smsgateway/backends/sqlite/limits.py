@@ -141,8 +141,8 @@ class SqliteLimitStore:
     @staticmethod
     def _write(conn: sqlite3.Connection, journal: _Journal, horizon: float) -> None:
         conn.executemany(
-            "INSERT INTO quota (key, used, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET used = excluded.used, expires_at = excluded.expires_at",
+            "INSERT INTO quota (key, used, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET used = excluded.used, expires_at = excluded.expires_at",
             [(k, used, exp) for k, (used, exp) in journal.quota.items()],
         )
         conn.executemany(
