@@ -7,7 +7,7 @@ BUF := node_modules/.bin/buf
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint proto proto-check fmt bench clean tools
+.PHONY: help setup run run-ha test lint proto proto-check fmt bench clean tools redis-server
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,9 +26,19 @@ $(BUF): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
+# redis-server (Debian package) for the Redis tests and `make run-ha`, which start their own
+# on other ports. Without it those fail with a clear message (they never skip).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server (Debian package redis-server)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null) \
+	      || echo "error: could not install redis-server; the Redis tests and make run-ha need it"; \
+	  else echo "error: redis-server missing and not root (apt-get install redis-server); the Redis tests and make run-ha need it"; fi; }
+
 # promtool (Debian package `prometheus`) checks metrics and alert rules; best effort:
 # the tests that need it skip with a clear reason when it cannot be installed.
-tools:
+tools: redis-server
 	@command -v promtool >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing promtool (Debian package prometheus)"; \
@@ -40,6 +50,9 @@ setup: $(VENV)/.installed $(BUF) ## Create .venv and install every dependency.
 
 run: setup ## Run the service on the embedded default (sandbox provider + SQLite).
 	$(VENV)/bin/smsgateway serve
+
+run-ha: setup redis-server ## Local HA demo: a Redis, the sandbox and three gateways sharing it.
+	$(PY) scripts/run_ha.py
 
 test: setup tools ## Lint, then run every test.
 	$(MAKE) --no-print-directory lint

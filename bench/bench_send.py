@@ -1,14 +1,19 @@
-"""Sends/s through the facade, and the facade's own CPU per send.
+"""CPU per send: the floor and the gateway side by side, on each backend, in one run.
 
-Three processes, so that each one's CPU is its own: the sandbox provider
-(`smsgateway sandbox`), the gateway (`smsgateway serve` against it), and this
-load generator (grpc.aio, N concurrent callers of single-recipient SendSms).
-The gateway's CPU is read from /proc before and after the run.
+Separate processes, so that each one's CPU is its own: the sandbox provider
+(`smsgateway sandbox`), the server under test, a `redis-server` (for the Redis
+backend) and this load generator (grpc.aio, N concurrent callers of SendSms with a
+request_id each). The server's CPU is read from /proc before and after the run;
+for Redis the server's CPU and the commands it processed are printed too.
 
-Usage: python bench/bench_send.py [--seconds 10] [--concurrency 64] [--recipients 1]
-                                  [--no-instrumentation] [--tracing]
-Budget (DESIGN.md): a bare grpc.aio unary RPC ~200 µs CPU + an aiohttp POST ~115 µs
-= ~315 µs per single-recipient send; the facade should stay within 1.25x (~395 µs).
+Targets, measured one after the other against the same sandbox:
+* `floor`: bench/floor_server.py, a bare grpc.aio SendSms making one aiohttp POST
+  (no validation, idempotency, metrics or tracing): what no facade can beat.
+* `sqlite`: the gateway on its embedded default (durable idempotency on).
+* `redis`: the gateway on a redis-server started here (AOF everysec).
+
+Usage: python bench/bench_send.py [--seconds 10] [--concurrency 32]
+                                  [--recipients 1,100,1000] [--targets floor,sqlite,redis]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -30,8 +37,8 @@ import grpc
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
-FLOOR_US = 315.0
 TICKS = os.sysconf("SC_CLK_TCK")
+API_KEY = "bench-key-" + "x" * 40
 
 
 def free_port() -> int:
@@ -40,11 +47,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a process so far."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def redis_commands(port: int) -> int:
+    """total_commands_processed of a redis-server (INFO stats, over a raw socket)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"INFO stats\r\n")
+        data = b""
+        while b"total_commands_processed" not in data or not data.endswith(b"\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    for line in data.decode().splitlines():
+        if line.startswith("total_commands_processed:"):
+            return int(line.split(":", 1)[1])
+    raise RuntimeError("no total_commands_processed in INFO stats")
+
+
+@dataclass
+class Result:
+    target: str
+    recipients: int
+    sends: int
+    failed: int
+    seconds: float
+    cpu_us: float
+    redis_cpu_us: float | None = None
+    redis_commands: float | None = None
 
 
 async def wait_ready(target: str, proc: subprocess.Popen[bytes]) -> None:
@@ -53,19 +88,24 @@ async def wait_ready(target: str, proc: subprocess.Popen[bytes]) -> None:
         last: grpc.aio.AioRpcError | None = None
         for _ in range(300):
             if proc.poll() is not None:
-                raise SystemExit("gateway exited during start-up")
+                raise SystemExit("the server exited during start-up")
             try:
-                await stub.GetBalance(pb.GetBalanceRequest(), timeout=1)
+                await stub.GetBalance(
+                    pb.GetBalanceRequest(),
+                    timeout=1,
+                    metadata=(("authorization", f"Bearer {API_KEY}"),),
+                )
                 return
             except grpc.aio.AioRpcError as exc:
                 last = exc
                 await asyncio.sleep(0.1)
     detail = f": {last.code()} {last.details()}" if last else ""
-    raise SystemExit(f"gateway did not become ready{detail}")
+    raise SystemExit(f"the server did not become ready{detail}")
 
 
 async def load(target: str, seconds: float, concurrency: int, recipients: int) -> tuple[int, int]:
     numbers = [f"138{i:08d}" for i in range(recipients)]
+    metadata = (("authorization", f"Bearer {API_KEY}"),)
     ok = failed = 0
     stop_at = time.monotonic() + seconds
     async with grpc.aio.insecure_channel(target) as channel:
@@ -82,7 +122,7 @@ async def load(target: str, seconds: float, concurrency: int, recipients: int) -
                     request_id=str(uuid.uuid4()),
                 )
                 try:
-                    await stub.SendSms(request, timeout=10)
+                    await stub.SendSms(request, timeout=30, metadata=metadata)
                     ok += 1
                 except grpc.aio.AioRpcError:
                     failed += 1
@@ -91,100 +131,166 @@ async def load(target: str, seconds: float, concurrency: int, recipients: int) -
     return ok, failed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--recipients", type=int, default=1)
-    parser.add_argument("--no-instrumentation", action="store_true")
-    parser.add_argument(
-        "--tracing", action="store_true", help="trace every call (console exporter to /dev/null)"
-    )
-    parser.add_argument(
-        "--floor", action="store_true", help="measure bench/floor_server.py instead of the gateway"
-    )
-    args = parser.parse_args()
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
-    sandbox_port, grpc_port = free_port(), free_port()
-    data_dir = tempfile.mkdtemp(prefix="smsgw-bench-")
-    sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "smsgateway",
-            "sandbox",
-            "--port",
-            str(sandbox_port),
-            "--report-delay",
-            "3600",
-            "--app-id",
-            "benchapp",
-            "--balance",
-            "1000000000",
-        ],
+
+def callers_file(directory: Path) -> Path:
+    """One caller with the bench key and a rate limit far above the load (checked, not hit)."""
+    import hashlib
+
+    path = directory / "callers.yaml"
+    digest = hashlib.sha256(API_KEY.encode()).hexdigest()
+    path.write_text(
+        "callers:\n"
+        "  - name: bench\n"
+        f'    key_sha256: "{digest}"\n'
+        "    permissions: [send, read_events]\n"
+        '    signs: ["*"]\n'
+        "    rate_limit_per_second: 1000000\n"
+        "    daily_recipient_quota: 1000000000000\n"
+    )
+    return path
+
+
+def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = free_port()
+    directory.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
+        + ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    for _ in range(200):
+        try:
+            redis_commands(port)
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    stop(proc)
+    raise SystemExit("redis-server did not start")
+
+
+def measure(
+    target: str, args: argparse.Namespace, sandbox_url: str, recipients: int, workdir: Path
+) -> Result:
+    grpc_port = free_port()
     env = {
         **os.environ,
-        "SMSGW_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
+        "SMSGW_UPSTREAM_URL": sandbox_url,
         "SMSGW_APP_ID": "benchapp",
         "SMSGW_SECRET": "sandbox-secret",
         "SMSGW_BIND_HOST": "127.0.0.1",
         "SMSGW_GRPC_PORT": str(grpc_port),
         "SMSGW_HTTP_PORT": str(free_port()),
         "SMSGW_METRICS_PORT": str(free_port()),
-        "SMSGW_DATA_DIR": data_dir,
+        "SMSGW_DATA_DIR": str(workdir / f"data-{target}-{recipients}"),
         "SMSGW_LOG_LEVEL": "WARNING",
         "SMSGW_BALANCE_REFRESH_SECONDS": "0",
-        "SMSGW_INSTRUMENTATION": "false" if args.no_instrumentation else "true",
+        "SMSGW_CALLERS_FILE": str(callers_file(workdir)),
     }
-    if args.tracing:
-        env["OTEL_TRACES_EXPORTER"] = "console"  # spans serialised to /dev/null
+    redis: subprocess.Popen[bytes] | None = None
+    redis_port = 0
+    if target == "redis":
+        redis, redis_port = start_redis(workdir / f"redis-{recipients}")
+        env["SMSGW_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
     command = [sys.executable, "-m", "smsgateway", "serve"]
-    if args.floor:
+    if target == "floor":
         floor = str(Path(__file__).with_name("floor_server.py"))
-        url = env["SMSGW_UPSTREAM_URL"]
-        command = [sys.executable, floor, str(grpc_port), url, "benchapp", "sandbox-secret"]
-    gateway = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    target = f"127.0.0.1:{grpc_port}"
+        command = [sys.executable, floor, str(grpc_port), sandbox_url, "benchapp", "sandbox-secret"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    address = f"127.0.0.1:{grpc_port}"
     try:
-        time.sleep(0.5)
-        asyncio.run(wait_ready(target, gateway))
-        asyncio.run(load(target, args.warmup, args.concurrency, args.recipients))
-        cpu0, t0 = cpu_seconds(gateway.pid), time.monotonic()
-        ok, failed = asyncio.run(load(target, args.seconds, args.concurrency, args.recipients))
-        cpu1, t1 = cpu_seconds(gateway.pid), time.monotonic()
+        time.sleep(0.3)
+        asyncio.run(wait_ready(address, server))
+        asyncio.run(load(address, args.warmup, args.concurrency, recipients))
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        rcpu0 = cpu_seconds(redis.pid) if redis else 0.0
+        rcmd0 = redis_commands(redis_port) if redis else 0
+        ok, failed = asyncio.run(load(address, args.seconds, args.concurrency, recipients))
+        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
+        rcpu1 = cpu_seconds(redis.pid) if redis else 0.0
+        rcmd1 = redis_commands(redis_port) if redis else 0
     finally:
-        for proc in (gateway, sandbox):
-            proc.send_signal(signal.SIGTERM)
-        for proc in (gateway, sandbox):
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    elapsed = t1 - t0
-    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
-    cpu_us = (user + system) / max(ok, 1) * 1e6
-    mode = "off" if args.no_instrumentation else ("on+tracing" if args.tracing else "on")
-    if args.floor:
-        mode = "n/a (FLOOR: bare grpc.aio + one aiohttp POST)"
-    print(
-        f"instrumentation={mode} recipients/send={args.recipients} "
-        f"concurrency={args.concurrency}\n"
-        f"  sends/s            {ok / elapsed:10.0f}   "
-        f"({ok} ok, {failed} failed in {elapsed:.1f}s)\n"
-        f"  gateway CPU/send   {cpu_us:10.0f} µs   (floor ~{FLOOR_US:.0f} µs; "
-        f"ratio {cpu_us / FLOOR_US:.2f}x)\n"
-        f"  of which system    {system / max(ok, 1) * 1e6:10.0f} µs\n"
-        f"  gateway CPU util   {(user + system) / elapsed * 100:10.0f} %"
+        stop(server, *([redis] if redis else []))
+    sends = max(ok, 1)
+    return Result(
+        target,
+        recipients,
+        ok,
+        failed,
+        t1 - t0,
+        (cpu1 - cpu0) / sends * 1e6,
+        (rcpu1 - rcpu0) / sends * 1e6 if redis else None,
+        (rcmd1 - rcmd0 - 2) / sends if redis else None,  # minus our two INFO calls
     )
+
+
+def report(results: list[Result]) -> None:
+    floors = {r.recipients: r.cpu_us for r in results if r.target == "floor"}
+    print(
+        f"{'target':<8} {'recipients':>10} {'sends/s':>9} {'CPU/send µs':>12} "
+        f"{'µs/recipient':>13} {'÷floor':>7} {'redis CPU µs':>13} {'redis cmds':>11}"
+    )
+    for r in results:
+        floor = floors.get(r.recipients)
+        ratio = f"{r.cpu_us / floor:7.2f}" if floor and r.target != "floor" else f"{'':>7}"
+        redis_cpu = f"{r.redis_cpu_us:13.0f}" if r.redis_cpu_us is not None else f"{'':>13}"
+        redis_cmd = f"{r.redis_commands:11.1f}" if r.redis_commands is not None else f"{'':>11}"
+        failed = f"  ({r.failed} failed)" if r.failed else ""
+        print(
+            f"{r.target:<8} {r.recipients:>10} {r.sends / r.seconds:9.0f} {r.cpu_us:12.0f} "
+            f"{r.cpu_us / r.recipients:13.1f} {ratio} {redis_cpu} {redis_cmd}{failed}"
+        )
+    for r in results:
+        floor = floors.get(r.recipients)
+        if floor and r.target != "floor":
+            goal = 1.25 if r.target == "sqlite" else 1.4
+            verdict = "within" if r.cpu_us / floor <= goal else "ABOVE"
+            print(
+                f"  {r.target}, {r.recipients} recipient(s): {r.cpu_us / floor:.2f}x the floor "
+                f"({verdict} the {goal}x goal)"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--recipients", default="1", help="comma-separated, e.g. 1,100,1000")
+    parser.add_argument("--targets", default="floor,sqlite,redis")
+    args = parser.parse_args()
+    recipient_counts = [int(x) for x in args.recipients.split(",")]
+    targets = [t for t in args.targets.split(",") if t]
+    with tempfile.TemporaryDirectory(prefix="smsgw-bench-") as tmp:
+        workdir = Path(tmp)
+        sandbox_port = free_port()
+        sandbox = subprocess.Popen(
+            [sys.executable, "-m", "smsgateway", "sandbox", "--port", str(sandbox_port)]
+            + ["--report-delay", "3600", "--app-id", "benchapp", "--balance", "1000000000000"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            results = [
+                measure(target, args, f"http://127.0.0.1:{sandbox_port}", n, workdir)
+                for n in recipient_counts
+                for target in targets
+            ]
+        finally:
+            stop(sandbox)
+    print(f"concurrency={args.concurrency} seconds={args.seconds:g} per target")
+    report(results)
 
 
 if __name__ == "__main__":

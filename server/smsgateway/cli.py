@@ -59,6 +59,9 @@ async def _serve(settings: Settings) -> int:
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
+    except ConfigError as exc:  # e.g. a bad callers file or TLS files
+        print(exc, file=sys.stderr)
+        return 2
     print(_banner(settings, ports), file=sys.stderr, flush=True)
     await stop.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
@@ -94,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run the service (configured by SMSGW_* variables; no upstream URL = sandbox)",
     )
     sub.add_parser("check-config", help="validate the SMSGW_* variables and print the result")
+    from smsgateway.security import callers_cli
+
+    callers_cli.add_arguments(
+        sub.add_parser(
+            "callers", help="make caller keys, check a callers file (SMSGW_CALLERS_FILE)"
+        )
+    )
     from smsgateway.sandbox.standalone import add_arguments
 
     add_arguments(
@@ -103,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     args = parser.parse_args(argv)
+    if args.command == "callers":
+        return callers_cli.run(args)
 
     from smsgateway.observability.logging import configure_logging
 
@@ -118,6 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     if args.command == "check-config":
+        from smsgateway.security.setup import check_security
+
+        try:
+            check_security(settings)  # the callers file and the TLS files
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         print(settings)
         return 0
     return _run(_serve(settings))

@@ -120,9 +120,7 @@ async def test_retry_after_partial_failure_sends_only_what_did_not_go_out(gatewa
     assert details.metadata["provider_code"] == "10004"
     partial = details.partial
     assert isinstance(partial, pb.SendFailure)  # bounded: counts and the first failures
-    assert [(f.index, f.outcome) for f in partial.first_failures] == [
-        (1, pb.CALL_OUTCOME_REJECTED)
-    ]
+    assert [(f.index, f.outcome) for f in partial.first_failures] == [(1, pb.CALL_OUTCOME_REJECTED)]
     assert partial.accepted_count == 125 and partial.failed_count == 125
     stored = await gateway.stub.GetSend(pb.GetSendRequest(request_id=request.request_id))
     outcomes = [c.call.outcome for c in stored.calls]

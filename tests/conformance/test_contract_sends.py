@@ -107,7 +107,11 @@ async def test_get_send_reports_delivery_per_recipient(gateway) -> None:
     assert [r.phone_number for r in call.recipients] == numbers(3)
     assert all(r.status == pb.DELIVERY_STATUS_DELIVERED for r in call.recipients)
     assert all(r.report.biz_id == call.call.biz_id for r in call.recipients)
-    assert (page.request_id, page.content, page.next_page_token) == (request_id, "【Acme】hello", "")
+    assert (page.request_id, page.content, page.next_page_token) == (
+        request_id,
+        "【Acme】hello",
+        "",
+    )
 
 
 async def test_get_send_errors(gateway) -> None:
@@ -140,14 +144,13 @@ async def test_a_caller_giving_up_mid_send_leaves_no_unretrieved_task(
     gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     await gateway.stub.GetBalance(pb.GetBalanceRequest(), timeout=10)  # warm the token
-    gateway.sandbox.set_faults(
-        latency_seconds=0.6, error_rate=1.0, paths=frozenset({"/sms/send"})
-    )
+    gateway.sandbox.set_faults(latency_seconds=0.6, error_rate=1.0, paths=frozenset({"/sms/send"}))
     request_id = str(uuid.uuid4())
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gateway.stub.SendSms(send_request(numbers(1), request_id), timeout=0.3)
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
         # The send goes on without its caller and ends (unknown: its deadline passed).
         async def finished() -> pb.GetSendResponse:
             while True:

@@ -1,12 +1,13 @@
 """Fixtures for the event-store tests.
 
 `harness` is parametrised over the store backends: the contract tests in
-test_events_store_contract.py run against each of them. A new backend (Redis)
-adds one branch to `_open_backend` and gets the whole contract for free.
+test_events_store_contract.py run against each of them. Both backends (SQLite, and Redis on
+a real redis-server) run the whole contract.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from smsgateway.backends import Backend
+from smsgateway.backends import redis as redis_backend
 from smsgateway.backends import sqlite as sqlite_backend
+from testkit.redis_server import RedisServer
 
 
 class FakeClock:
@@ -49,12 +52,21 @@ class StoreHarness:
         return store
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "redis"])
 async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreHarness]:
     clock = FakeClock()
     backend = str(request.param)
+    prefix = f"t{uuid.uuid4().hex[:12]}"
 
     async def open_store() -> Backend:
+        if backend == "redis":
+            server: RedisServer = request.getfixturevalue("redis_server")
+            return await redis_backend.open_backend(
+                redis_backend.RedisOptions(
+                    settings=redis_backend.RedisSettings(url=server.url, key_prefix=prefix)
+                ),
+                clock=clock,
+            )
         return await sqlite_backend.open_backend(
             sqlite_backend.SqliteOptions(data_dir=tmp_path / "data"), clock=clock
         )

@@ -137,3 +137,71 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(RuntimeError, match="newer"):
         await SqliteDatabase(tmp_path / "events.db").open()
+
+
+def test_one_store_unavailable_error_for_every_backend() -> None:
+    from smsgateway import store_errors
+
+    assert StoreUnavailableError is store_errors.StoreUnavailableError
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"sms_size": 2**63},  # SQLite INTEGER is 64-bit: OverflowError
+        {"message": "\ud800"},  # cannot be encoded to UTF-8: UnicodeEncodeError
+    ],
+)
+async def test_items_the_store_refuses_are_isolated_and_dead_lettered(
+    store: Backend, caplog: pytest.LogCaptureFixture, poison: dict[str, object]
+) -> None:
+    """Typed items (a pull) that skipped validation: the batch is split, never blocked."""
+    import dataclasses
+
+    announced: list[StoredEvent] = []
+    ingestor = Ingestor(
+        store.events,
+        store.dead_letters,
+        on_stored=lambda _s, events: announced.extend(events),
+        opt_out=OptOutRules(),
+    )
+    reports = [parse_report_item({**item(i), "bizId": f"B{i}"}) for i in range(7)]
+    reports[5] = dataclasses.replace(reports[5], **poison)  # type: ignore[arg-type]
+    result = await ingestor.ingest_reports(reports, Source.PULL)
+    assert [s.report.biz_id for s in result.stored if isinstance(s, StoredReport)] == [
+        f"B{i}" for i in (0, 1, 2, 3, 4, 6)
+    ]
+    assert [e.cursor for e in announced] == [s.cursor for s in result.stored]
+    [letter] = await store.dead_letters.dead_letters()
+    assert letter.error.startswith("the store refused the item (")
+    assert json.loads(letter.body)["biz_id"] == "B5"
+    assert ingestor.counters.bad_items[Stream.REPORTS] == 1
+    assert "splitting it to isolate the items" in caplog.text
+
+
+async def test_dead_letters_failing_is_store_unavailable(store: Backend) -> None:
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=lambda _s, _e: None, opt_out=OptOutRules()
+    )
+    await store.close()
+    with pytest.raises(StoreUnavailableError):
+        await ingestor.ingest_body(Stream.REPORTS, b"[{}]", Source.PUSH)
+    with pytest.raises(StoreUnavailableError):
+        await ingestor.ingest_body(Stream.REPORTS, b"not json", Source.PUSH)
+
+
+async def test_close_stops_the_parse_thread(store: Backend) -> None:
+    import threading
+
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=lambda _s, _e: None, opt_out=OptOutRules()
+    )
+    body = json.dumps([{**item(i), "bizId": f"B{i}"} for i in range(300)]).encode()
+    assert len(body) > 16 * 1024  # parsed in the worker
+    assert (await ingestor.ingest_body(Stream.REPORTS, body, Source.PUSH)).accepted
+    assert any(t.name.startswith("push-parse") for t in threading.enumerate())
+    ingestor.close()
+    ingestor.close()  # idempotent
+    # A later body starts a new worker rather than failing.
+    assert (await ingestor.ingest_body(Stream.REPORTS, body, Source.PUSH)).accepted
+    ingestor.close()

@@ -17,6 +17,7 @@ from smsgateway.backends import Backend
 from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import (
+    DeadLetter,
     Source,
     StoredEvent,
     StoredReport,
@@ -105,6 +106,10 @@ class Gateway:
 
     async def stored(self, stream: Stream) -> list[StoredEvent]:
         return await self.store.events.read(stream, 0, 100_000)
+
+    async def dead(self) -> list[DeadLetter]:
+        """Every dead letter, oldest first."""
+        return list(reversed(await self.store.dead_letters.dead_letters(limit=100_000)))
 
 
 ServeFactory = Callable[..., Awaitable[Gateway]]
@@ -208,10 +213,7 @@ async def test_the_providers_own_sample_with_comment_and_trailing_comma(
     assert isinstance(stored, StoredReport)
     assert stored.report.phone_number == "13900000001"
     assert gw.ingestor.counters.lenient_bodies == 1
-    assert [
-        (d.stream, d.received_at, d.error, d.body)
-        for d in await gw.store.dead_letters.dead_letters()
-    ] == []
+    assert await gw.dead() == []
 
 
 async def test_trailing_commas_and_comments_in_uplinks(serve: ServeFactory) -> None:
@@ -241,10 +243,7 @@ async def test_an_empty_array_is_success_and_stores_nothing(serve: ServeFactory)
     assert await gw.post(REPORTS, []) == (200, REPORT_OK)
     assert await gw.post(UPLINKS, b"[]") == (200, UPLINK_OK)
     assert await gw.stored(Stream.REPORTS) == []
-    assert [
-        (d.stream, d.received_at, d.error, d.body)
-        for d in await gw.store.dead_letters.dead_letters()
-    ] == []
+    assert await gw.dead() == []
     assert gw.announced == []
 
 
@@ -299,7 +298,7 @@ async def test_an_opt_out_uplink_suppresses_the_number_for_the_sign(serve: Serve
     [
         (b'{"phoneNumber": "13900000001"}', "object, not an array"),
         (b'"hello"', "string, not an array"),
-        (b"[1, 2]", "item 0 is a JSON number"),
+        (b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "nested deeper"),
         (b"<html>oops</html>", "not JSON"),
         (b"[{]", "not JSON"),
         (b"\xff\xfe[]", "not UTF-8"),
@@ -314,12 +313,9 @@ async def test_unreadable_bodies_are_dead_lettered_and_answered_400(
     assert status == 400
     assert answer["code"] == 400 and why in answer["msg"]
     assert await gw.stored(Stream.REPORTS) == []
-    [(stream, _, error, raw)] = [
-        (d.stream, d.received_at, d.error, d.body)
-        for d in await gw.store.dead_letters.dead_letters()
-    ]
-    assert (stream, raw) == (Stream.REPORTS, body)
-    assert why in error
+    [letter] = await gw.dead()
+    assert (letter.stream, letter.body, letter.original_length) == (Stream.REPORTS, body, len(body))
+    assert why in letter.error
     assert await gw.store.dead_letters.dead_letter_count() == 1
 
 
@@ -329,27 +325,100 @@ async def test_uplink_errors_use_a_string_code(serve: ServeFactory) -> None:
     assert (status, answer["code"]) == (400, "400")
 
 
-async def test_one_bad_item_rejects_the_whole_push(
+async def test_one_bad_item_is_dead_lettered_and_the_others_are_stored(
     serve: ServeFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     gw = await serve()
     items = [camel_report(i) for i in range(5)]
     del items[3]["bizId"]
-    body = json.dumps(items).encode()
     with caplog.at_level(logging.DEBUG):
-        status, answer = await gw.post(REPORTS, body)
-    assert status == 400
-    assert "item 3" in answer["msg"] and "bizId" in answer["msg"]
-    assert await gw.stored(Stream.REPORTS) == []  # not even the four good ones
-    [(_, _, _, raw)] = [
-        (d.stream, d.received_at, d.error, d.body)
-        for d in await gw.store.dead_letters.dead_letters()
+        status, answer = await gw.post(REPORTS, items)
+    # Nothing is lost (the bad item is kept), so the provider gets the success answer.
+    assert (status, answer) == (200, REPORT_OK)
+    stored = await gw.stored(Stream.REPORTS)
+    assert [s.report.phone_number for s in stored if isinstance(s, StoredReport)] == [
+        f"139{i:08d}" for i in (0, 1, 2, 4)
     ]
-    assert raw == body
-    assert gw.announced == []
+    assert gw.announced == [(Stream.REPORTS, stored)]
+    # The dead letter is the bad item itself (not the whole body), with its reason.
+    [letter] = await gw.dead()
+    assert json.loads(letter.body) == items[3]
+    assert letter.error.startswith("item 3: ") and "bizId" in letter.error
+    assert gw.ingestor.counters.bad_items[Stream.REPORTS] == 1
     # The log says what and why, never the numbers.
     assert "item 3" in caplog.text
     assert "1390000000" not in caplog.text
+    # The provider's retry of the same push stores nothing twice and keeps the item again.
+    assert await gw.post(REPORTS, items) == (200, REPORT_OK)
+    assert len(await gw.stored(Stream.REPORTS)) == 4
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ({"smsSize": 2**63}, "'smsSize' is out of range"),
+        ({"smsSize": -1}, "'smsSize' is out of range"),
+        ({"smsSize": "9" * 30}, "'smsSize' is out of range"),
+        ({"smsSize": "１"}, "'smsSize' is not a whole number"),
+        ({"message": "\ud800"}, "'message' is not valid Unicode"),
+        ({"bizId": "x\udfff"}, "'bizId' is not valid Unicode"),
+        # SQLite's json_each cuts text at a NUL: a re-pushed item would miss de-duplication.
+        ({"bizId": "B\x001"}, "'bizId' contains a NUL character"),
+        ({"phoneNumber": ["13900000001"]}, "'phoneNumber' has type list"),
+        ({"code": {"a": 1}}, "code has type dict"),
+        ({"success": "maybe"}, "'success' is not a boolean"),
+        ({"reportTime": "0001-01-01 00:00:00"}, "out of range"),
+        ({"reportTime": 20260101}, "'reportTime' has type int"),
+    ],
+)
+async def test_bad_values_are_bad_items_never_a_503(
+    serve: ServeFactory, bad: dict[str, object], why: str
+) -> None:
+    gw = await serve()
+    items = [camel_report(0), {**camel_report(1), **bad}, camel_report(2)]
+    # json.dumps writes a lone surrogate as its \ud800 escape, as a provider would.
+    body = json.dumps(items).encode()
+    for _ in range(2):  # and so does every retry
+        assert await gw.post(REPORTS, body) == (200, REPORT_OK)
+    assert len(await gw.stored(Stream.REPORTS)) == 2
+    first, again = await gw.dead()
+    assert first.body == again.body
+    assert why in first.error, first.error
+    assert json.loads(first.body) == items[1]
+
+
+async def test_non_object_items_are_bad_items(serve: ServeFactory) -> None:
+    gw = await serve()
+    assert await gw.post(UPLINKS, [1, camel_uplink(7), None, [camel_uplink(8)]]) == (
+        200,
+        UPLINK_OK,
+    )
+    [stored] = await gw.stored(Stream.UPLINKS)
+    assert isinstance(stored, StoredUplink) and stored.uplink.sequence_id == 7
+    errors = sorted(d.error for d in await gw.dead())
+    assert errors == [
+        "item 0 is a JSON number, not an object",
+        "item 2 is a JSON null, not an object",
+        "item 3 is a JSON array, not an object",
+    ]
+
+
+async def test_bad_items_beyond_the_per_push_limit_share_one_dead_letter(
+    serve: ServeFactory,
+) -> None:
+    from smsgateway.events.ingest import MAX_ITEM_DEAD_LETTERS
+
+    gw = await serve()
+    bad_count = MAX_ITEM_DEAD_LETTERS + 40
+    items = [{"bizId": f"B{i}"} for i in range(bad_count)] + [camel_report(1)]
+    assert await gw.post(REPORTS, items) == (200, REPORT_OK)
+    assert len(await gw.stored(Stream.REPORTS)) == 1
+    letters = await gw.dead()
+    assert len(letters) == MAX_ITEM_DEAD_LETTERS + 1
+    [group] = [d for d in letters if d.body.startswith(b"[")]
+    assert json.loads(group.body) == items[MAX_ITEM_DEAD_LETTERS:bad_count]
+    assert f"items {MAX_ITEM_DEAD_LETTERS} to {bad_count - 1}: 40 more bad items" in group.error
+    assert gw.ingestor.counters.bad_items[Stream.REPORTS] == bad_count
 
 
 async def test_a_body_over_the_limit_gets_413_and_nothing_is_kept(serve: ServeFactory) -> None:
@@ -367,10 +436,7 @@ async def test_a_body_over_the_limit_gets_413_and_nothing_is_kept(serve: ServeFa
     async with gw.session.post(gw.url + REPORTS, data=chunks()) as resp:
         assert resp.status == 413
     assert await gw.stored(Stream.REPORTS) == []
-    assert [
-        (d.stream, d.received_at, d.error, d.body)
-        for d in await gw.store.dead_letters.dead_letters()
-    ] == []
+    assert await gw.dead() == []
     # Just under the limit passes.
     assert await gw.post(REPORTS, items[:40]) == (200, REPORT_OK)
 
@@ -381,15 +447,7 @@ async def test_too_many_items_gets_413_and_a_dead_letter(serve: ServeFactory) ->
     assert (status, answer["code"]) == (413, 413)
     assert "11 items" in answer["msg"]
     assert await gw.stored(Stream.REPORTS) == []
-    assert (
-        len(
-            [
-                (d.stream, d.received_at, d.error, d.body)
-                for d in await gw.store.dead_letters.dead_letters()
-            ]
-        )
-        == 1
-    )
+    assert len(await gw.dead()) == 1
     assert await gw.post(REPORTS, [camel_report(i) for i in range(10)]) == (200, REPORT_OK)
 
 
@@ -475,3 +533,9 @@ def test_config_validation() -> None:
         WebhookConfig(callback_token="a/b")
     with pytest.raises(ValueError):
         WebhookConfig(max_items=0)
+    with pytest.raises(ValueError):
+        WebhookConfig(read_timeout_seconds=0)
+    with pytest.raises(ValueError):
+        WebhookConfig(max_concurrent=0)
+    with pytest.raises(ValueError):
+        WebhookConfig(busy_wait_seconds=-1)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-OPEN = {"auth": {"allowUnauthenticated": True}}
+OPEN = {"auth": {"allowUnauthenticated": True, "allowUnauthenticatedPushes": True}}
 REDIS = {"redis": {"url": "redis://redis.data.svc:6379/0"}}
 SELECTOR = {
     "app.kubernetes.io/name": "smsgateway",

@@ -17,7 +17,7 @@ import yaml
 CHART_DIR = Path(__file__).resolve().parents[2] / "helm" / "smsgateway"
 SCENARIOS = sorted(p.name.removesuffix("-values.yaml") for p in CHART_DIR.glob("ci/*-values.yaml"))
 
-OPEN = {"auth": {"allowUnauthenticated": True}}
+OPEN = {"auth": {"allowUnauthenticated": True, "allowUnauthenticatedPushes": True}}
 CALLER = {
     "name": "billing",
     "key_sha256": "ab" * 32,
@@ -75,8 +75,9 @@ def test_existing_callers_secret_is_mounted_not_created(renders: dict[str, Any])
 
 def test_editing_callers_rolls_no_pod(render: Any) -> None:
     """The process reloads the mounted file: a new caller must not restart every pod."""
-    before = render({"callers": {"entries": [CALLER]}})
-    after = render({"callers": {"entries": [CALLER, CALLER | {"name": "support"}]}})
+    token = {"credentials": {"callbackToken": "t0ken-1"}}
+    before = render(token | {"callers": {"entries": [CALLER]}})
+    after = render(token | {"callers": {"entries": [CALLER, CALLER | {"name": "support"}]}})
     assert before.deployment["spec"]["template"] == after.deployment["spec"]["template"]
     assert before.one("Secret", suffix="-callers") != after.one("Secret", suffix="-callers")
 
@@ -132,22 +133,35 @@ def test_mutual_tls_without_a_test_certificate_renders_no_test_pod(render: Any) 
 # --- push endpoints ---------------------------------------------------------------------------
 
 
-def test_public_pushes_need_the_token_key_of_an_existing_secret(
+def test_the_token_key_of_an_existing_secret_is_required_when_it_protects_the_pushes(
     renders: dict[str, Any], render: Any
 ) -> None:
-    """Behind an Ingress the token must be there: a missing key stops the pod from starting
-    rather than leaving the push endpoints open. Without an Ingress the key is optional."""
+    """Behind an Ingress, or with no allowlist, a missing token key stops the pod from starting
+    rather than leaving the push endpoints open; with an allowlist the key is optional."""
     public = renders["full-observability"]
-    assert public.one("Ingress")
+    assert public.one("Ingress") and public.config["SMSGW_CALLBACK_ALLOWED_NETWORKS"]
     ref = _env_refs(public)["SMSGW_CALLBACK_TOKEN"]
     assert ref == {"name": "smsgateway-provider", "key": "callback-token"}
-    internal = _env_refs(renders["existing-secret"])["SMSGW_CALLBACK_TOKEN"]
-    assert internal["optional"] is True
+    existing = {"credentials": {"existingSecret": "provider"}}
+    open_api = {"auth": {"allowUnauthenticated": True}}
+    internal = render(open_api | existing)
+    assert "optional" not in _env_refs(internal)["SMSGW_CALLBACK_TOKEN"]
+    networks = {"config": {"callbacks": {"allowedNetworks": ["10.0.0.0/8"]}}}
+    allowlisted = render(open_api | existing | networks)
+    assert _env_refs(allowlisted)["SMSGW_CALLBACK_TOKEN"]["optional"] is True
+    assert "SMSGW_ALLOW_UNAUTHENTICATED_PUSH" not in allowlisted.config
     inline = render(
         OPEN | {"ingress": {"enabled": True}, "credentials": {"callbackToken": "t0ken-1"}}
     )
     assert _env_refs(inline)["SMSGW_CALLBACK_TOKEN"]["key"] == "callback-token"
     assert "pushes without it are refused" in inline.notes
+
+
+def test_open_pushes_are_said_explicitly(renders: dict[str, Any]) -> None:
+    demo = renders["sandbox-demo"]
+    assert demo.config["SMSGW_ALLOW_UNAUTHENTICATED_PUSH"] == "true"
+    for scenario in set(SCENARIOS) - {"sandbox-demo"}:
+        assert "SMSGW_ALLOW_UNAUTHENTICATED_PUSH" not in renders[scenario].config, scenario
 
 
 def test_secure_scenario_locks_the_network_down(renders: dict[str, Any]) -> None:

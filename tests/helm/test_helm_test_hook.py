@@ -22,7 +22,7 @@ import pytest
 import trustme
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-OPEN = {"auth": {"allowUnauthenticated": True}}
+OPEN = {"auth": {"allowUnauthenticated": True, "allowUnauthenticatedPushes": True}}
 TLS = OPEN | {"tls": {"existingSecret": "grpc-tls"}}
 MTLS = OPEN | {
     "tls": {

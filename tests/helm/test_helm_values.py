@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "smsgateway"
 REAL = {"config": {"upstreamUrl": "https://sms-api.example.com"}}
 CREDS = {"credentials": {"appId": "app1", "secret": "s3cret"}}
-OPEN = {"auth": {"allowUnauthenticated": True}}
+OPEN = {"auth": {"allowUnauthenticated": True, "allowUnauthenticatedPushes": True}}
 CALLER = {
     "name": "billing",
     "key_sha256": "ab" * 32,
@@ -169,6 +169,18 @@ def test_without_the_schema_the_templates_still_refuse_replicas_without_redis(
         (OPEN | {"callers": {"existingSecret": "c"}}, "auth.allowUnauthenticated is for running"),
         ({"callers": {"entries": [CALLER, CALLER]}}, 'the name "billing" is declared twice'),
         (OPEN | {"ingress": {"enabled": True}}, "ingress.enabled exposes the push endpoints"),
+        (
+            {"auth": {"allowUnauthenticated": True}},
+            "the push endpoints listen on 0.0.0.0 unprotected",
+        ),
+        (
+            OPEN | {"redis": {"tlsCA": {"existingSecret": "ca"}}},
+            "redis.tlsCA.existingSecret needs redis.url",
+        ),
+        (
+            OPEN | {"redis": {"url": "redis://r:6379", "tlsCA": {"existingSecret": "ca"}}},
+            "redis.url must start with rediss://",
+        ),
         (
             OPEN | {"redis": {"password": {"existingSecret": "pw"}}},
             "redis.password.existingSecret needs redis.url",

@@ -187,10 +187,19 @@ True (non-empty) when the gRPC port asks for client certificates (mutual TLS).
 
 {{/*
 True (non-empty) when a callback token reaches the process: inline, or from the existing
-credentials Secret (whose key is then required when the Ingress is on).
+credentials Secret.
 */}}
 {{- define "smsgateway.callbackTokenConfigured" -}}
 {{- if or .Values.credentials.callbackToken .Values.credentials.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+True (non-empty) when the callback token is what protects the push endpoints (behind an
+Ingress, or with neither an allowlist nor an explicit opening): the existing Secret's key is
+then required, so a missing key stops the pod before it serves unprotected pushes.
+*/}}
+{{- define "smsgateway.callbackTokenRequired" -}}
+{{- if or .Values.ingress.enabled (not (or .Values.config.callbacks.allowedNetworks .Values.auth.allowUnauthenticatedPushes)) }}true{{ end }}
 {{- end }}
 
 {{/*
@@ -236,10 +245,20 @@ The schema also refuses replicas > 1 without Redis; this repeats it for `helm te
 {{- if and .Values.ingress.enabled (not (include "smsgateway.callbackTokenConfigured" .)) }}
 {{- fail "ingress.enabled exposes the push endpoints: set credentials.callbackToken, or credentials.existingSecret with the token under credentials.existingSecretKeys.callbackToken" }}
 {{- end }}
+{{- if not (or (include "smsgateway.callbackTokenConfigured" .) .Values.config.callbacks.allowedNetworks .Values.auth.allowUnauthenticatedPushes) }}
+{{- fail "the push endpoints listen on 0.0.0.0 unprotected: set credentials.callbackToken (or credentials.existingSecret holding it), or config.callbacks.allowedNetworks, or auth.allowUnauthenticatedPushes=true to accept pushes from anyone" }}
+{{- end }}
 {{- if and .Values.tls.clientCA.existingSecret (not .Values.tls.existingSecret) }}
 {{- fail "tls.clientCA.existingSecret (mutual TLS) needs tls.existingSecret (the server certificate)" }}
 {{- end }}
 {{- if and .Values.redis.password.existingSecret (not (include "smsgateway.redisEnabled" .)) }}
 {{- fail "redis.password.existingSecret needs redis.url or redis.existingSecret" }}
+{{- end }}
+{{- if .Values.redis.tlsCA.existingSecret }}
+{{- if not (include "smsgateway.redisEnabled" .) }}
+{{- fail "redis.tlsCA.existingSecret needs redis.url or redis.existingSecret" }}
+{{- else if and .Values.redis.url (not .Values.redis.existingSecret) (not (hasPrefix "rediss://" .Values.redis.url)) }}
+{{- fail "redis.tlsCA.existingSecret verifies a TLS server: redis.url must start with rediss://" }}
+{{- end }}
 {{- end }}
 {{- end }}

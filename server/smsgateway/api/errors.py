@@ -29,6 +29,8 @@ from smsgateway.events.model import (
     TooManyGroupsError,
     UnknownGroupError,
 )
+from smsgateway.security.permissions import SignNotAllowedError, SignRequiredError
+from smsgateway.security.ports import LimitExceededError
 from smsgateway.sending.service import RequestIdConflictError, SendFailedError
 from smsgateway.store_errors import StoreFullError, StoreUnavailableError
 from smsgateway.upstream import errors as upstream
@@ -41,6 +43,8 @@ R = error_reason_pb2.ErrorReason
 FAILURES_IN_DETAILS = 5
 """Failed calls named in a `SendFailure` (the whole result is `GetSend`)."""
 _DETAIL_TEXT_MAX = 200
+_VIOLATIONS_MAX = 100
+"""Numbers named in one QuotaFailure: enough to act on, bounded for huge sends."""
 log = logging.getLogger(__name__)
 
 
@@ -216,6 +220,48 @@ def _upstream(exc: upstream.UpstreamError, code: grpc.StatusCode, reason: int) -
     )
 
 
+_LIMIT_REASONS = {
+    "rate_limit": R.RATE_LIMITED,
+    "daily_quota": R.DAILY_QUOTA_EXCEEDED,
+    "per_number": R.VERIFICATION_CODE_LIMIT,
+}
+
+
+def _limit_exceeded(exc: LimitExceededError) -> ApiError:
+    """RESOURCE_EXHAUSTED with a QuotaFailure (the caller's limit, or every refused number)
+    and RetryInfo (when a retry may succeed)."""
+    if exc.limited:
+        violations = [
+            error_details_pb2.QuotaFailure.Violation(
+                subject=f"phone_number:{r.phone_number}", description=r.description
+            )
+            for r in exc.limited[:_VIOLATIONS_MAX]
+        ]
+    else:
+        violations = [
+            error_details_pb2.QuotaFailure.Violation(
+                subject=f"caller:{exc.caller}", description=str(exc)
+            )
+        ]
+    return ApiError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        str(exc),
+        reason=_LIMIT_REASONS.get(exc.limit, R.RATE_LIMITED),
+        metadata={"caller": exc.caller, "limit": exc.limit},
+        retry_delay=max(exc.retry_after, 0.001),
+        details=[error_details_pb2.QuotaFailure(violations=violations)],
+    )
+
+
+def _sign_not_allowed(exc: SignNotAllowedError) -> ApiError:
+    return ApiError(
+        grpc.StatusCode.PERMISSION_DENIED,
+        str(exc),
+        reason=R.SIGN_NOT_ALLOWED,
+        metadata={"caller": exc.caller.name, "missing": f"sign:{exc.sign}"},
+    )
+
+
 def _out_of_range(exc: OutOfRangeError) -> ApiError:
     return out_of_range(str(exc), R.CURSOR_OUT_OF_RANGE, {"oldest_cursor": str(exc.oldest_cursor)})
 
@@ -260,6 +306,9 @@ _TABLE: list[tuple[type[BaseException], Callable[[Any], ApiError]]] = [
         lambda e: _upstream(e, grpc.StatusCode.UNAVAILABLE, R.UPSTREAM_ERROR),
     ),
     (SendFailedError, send_failed),
+    (LimitExceededError, _limit_exceeded),
+    (SignNotAllowedError, _sign_not_allowed),
+    (SignRequiredError, lambda e: invalid_argument([FieldViolation(e.field, str(e))])),
     (OutOfRangeError, _out_of_range),
     (
         StoreFullError,

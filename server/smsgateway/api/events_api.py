@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
+import logging
 import re
 import time
-import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
@@ -66,10 +67,12 @@ from smsgateway.events.subscriptions import (
 )
 from smsgateway.messaging import normalize_phone_number, phone_number_problem, validate_sign
 from smsgateway.observability.tracing import delivery_span
+from smsgateway.security.permissions import current_caller, group_name, read_scope, require_sign
 from smsgateway.sending.ports import SendLog, Suppressions
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+EventFilterT = TypeVar("EventFilterT", ReportFilter, UplinkFilter)
 
 FILTER_LIST_MAX = 100
 BIZ_ID_MAX = 64
@@ -88,6 +91,7 @@ _TS_MIN, _TS_MAX = -62_135_596_800, 253_402_300_799
 
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class EventsApiConfig:
@@ -157,7 +161,7 @@ class EventsApi:
     ) -> AsyncIterator[pb.StreamDeliveryReportsResponse]:
         """StreamDeliveryReports: replay, then live; optionally as a consumer-group member."""
         violations: list[FieldViolation] = []
-        event_filter = _report_filter(request.filter, violations)
+        event_filter = _scoped(_report_filter(request.filter, violations))
         plan = self._stream_plan(Stream.REPORTS, request, event_filter, violations)
         async with aclosing(self._events(plan)) as events:
             async for event in events:
@@ -172,7 +176,7 @@ class EventsApi:
     ) -> AsyncIterator[pb.StreamUplinksResponse]:
         """StreamUplinks: as `stream_delivery_reports`, for uplinks."""
         violations: list[FieldViolation] = []
-        event_filter = _uplink_filter(request.filter, violations)
+        event_filter = _scoped(_uplink_filter(request.filter, violations))
         plan = self._stream_plan(Stream.UPLINKS, request, event_filter, violations)
         async with aclosing(self._events(plan)) as events:
             async for event in events:
@@ -195,6 +199,8 @@ class EventsApi:
             else None
         )
         _raise_if_any(violations)
+        if group is not None:  # callers never share, ack or delete each other's groups
+            group = dataclasses.replace(group, name=group_name(current_caller(), group.name))
         return _StreamPlan(stream, start, event_filter, group)
 
     def _group_options(self, options: Any, violations: list[FieldViolation]) -> _GroupOptions:
@@ -308,9 +314,10 @@ class EventsApi:
         _raise_if_any(violations)
         assert stream is not None
         unique = sorted(set(cursors))
-        count = await self._stores.groups.ack(stream, request.consumer_group, unique)
+        group = group_name(current_caller(), request.consumer_group)
+        count = await self._stores.groups.ack(stream, group, unique)
         # Members in this process stop counting them and claim more.
-        self._hub.notify_group(stream, request.consumer_group, unique)
+        self._hub.notify_group(stream, group, unique)
         return pb.AcknowledgeEventsResponse(acknowledged_count=count)
 
     @handle_errors
@@ -321,14 +328,12 @@ class EventsApi:
         stream, violations = _stream_and_group(request.stream, request.consumer_group)
         _raise_if_any(violations)
         assert stream is not None
-        deleted = await self._stores.groups.delete_group(stream, request.consumer_group)
+        group = group_name(current_caller(), request.consumer_group)
+        deleted = await self._stores.groups.delete_group(stream, group)
         if deleted:
-            log.info(
-                "consumer group deleted",
-                extra={"stream": stream.value, "group": request.consumer_group},
-            )
+            log.info("consumer group deleted", extra={"stream": stream.value, "group": group})
             # Members in this process wake, find the group gone and end their streams.
-            self._hub.notify_group(stream, request.consumer_group)
+            self._hub.notify_group(stream, group)
         return pb.DeleteConsumerGroupResponse(deleted=deleted)
 
     # -- send status ------------------------------------------------------------
@@ -344,6 +349,12 @@ class EventsApi:
             )
         batch = await self._stores.send_log.sent_batch(biz_id)
         latest = await self._stores.send_log.latest_reports(biz_id)
+        caller = current_caller()
+        if not caller.any_sign:
+            # Another caller's send does not exist for this one (NOT_FOUND, no hint).
+            if batch is not None and not caller.may_use_sign(batch.sign):
+                batch, latest = None, {}
+            latest = {p: r for p, r in latest.items() if caller.may_use_sign(r.sign)}
         if batch is None and not latest:
             raise not_found(
                 f"no send and no report with bizId {biz_id!r}",
@@ -358,7 +369,11 @@ class EventsApi:
         numbers = list(batch.phone_numbers) if batch is not None else []
         sent = set(numbers)
         numbers += [n for n in by_number if n not in sent]
-        response = pb.GetSendStatusResponse(biz_id=biz_id, total_count=len(numbers))
+        response = pb.GetSendStatusResponse(
+            biz_id=biz_id,
+            total_count=len(numbers),
+            caller=batch.caller if batch is not None else "",
+        )
         for number in numbers:
             recipient = response.recipients.add(phone_number=number)
             report = by_number.get(number)
@@ -381,7 +396,7 @@ class EventsApi:
     ) -> pb.ListDeliveryReportsResponse:
         """ListDeliveryReports: stored reports, oldest first, one page at a time."""
         violations: list[FieldViolation] = []
-        event_filter = _report_filter(request.filter, violations)
+        event_filter = _scoped(_report_filter(request.filter, violations))
         events, token = await self._list_page(
             Stream.REPORTS, "reports", event_filter, request, violations
         )
@@ -396,7 +411,7 @@ class EventsApi:
     ) -> pb.ListUplinksResponse:
         """ListUplinks: stored uplinks, oldest first, one page at a time."""
         violations: list[FieldViolation] = []
-        event_filter = _uplink_filter(request.filter, violations)
+        event_filter = _scoped(_uplink_filter(request.filter, violations))
         events, token = await self._list_page(
             Stream.UPLINKS, "uplinks", event_filter, request, violations
         )
@@ -446,12 +461,13 @@ class EventsApi:
         violations: list[FieldViolation] = []
         if request.sign:
             violations += _sign_violations(request.sign, "sign")
+        sign = read_scope(current_caller(), request.sign, "sign").sign
         page_size = self._page_size(request.page_size, violations)
-        fingerprint = _fingerprint(request.sign)
+        fingerprint = _fingerprint(sign)
         after = _decode_token(request.page_token, "suppressions", fingerprint, violations)
         _raise_if_any(violations)
         key = (after[0], after[1]) if isinstance(after, list) else None
-        rows = await self._stores.suppressions.list_suppressions(request.sign, key, page_size + 1)
+        rows = await self._stores.suppressions.list_suppressions(sign, key, page_size + 1)
         token = ""
         if len(rows) > page_size:
             rows = rows[:page_size]
@@ -479,6 +495,7 @@ class EventsApi:
             violations.append(FieldViolation("reason", "must not contain control characters"))
         _raise_if_any(violations)
         assert number is not None
+        require_sign(current_caller(), request.sign)
         suppression = await self._stores.suppressions.add_suppression(request.sign, number, reason)
         return pb.AddSuppressionResponse(suppression=suppression_to_proto(suppression))
 
@@ -491,11 +508,21 @@ class EventsApi:
         number = _phone_number(request.phone_number, "phone_number", violations)
         _raise_if_any(violations)
         assert number is not None
+        require_sign(current_caller(), request.sign)
         removed = await self._stores.suppressions.remove_suppression(request.sign, number)
         return pb.RemoveSuppressionResponse(removed=removed)
 
 
 # -- validation helpers ---------------------------------------------------------
+
+
+def _scoped(event_filter: EventFilterT) -> EventFilterT:
+    """The filter limited to the caller's signs (unchanged for admin and any-sign callers);
+    a foreign sign raises `SignNotAllowedError` (PERMISSION_DENIED)."""
+    scope = read_scope(current_caller(), event_filter.sign, "filter.sign")
+    if scope.sign == event_filter.sign:
+        return event_filter
+    return dataclasses.replace(event_filter, sign=scope.sign)
 
 
 def _raise_if_any(violations: Sequence[FieldViolation]) -> None:
@@ -635,6 +662,17 @@ def _encode_token(kind: str, fingerprint: str, after: int | list[str]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
+_CURSOR_MAX = 2**63 - 1
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode_token(
     token: str, kind: str, fingerprint: str, violations: list[FieldViolation]
 ) -> int | list[str] | None:
@@ -655,10 +693,14 @@ def _decode_token(
         violations.append(bad)
         return None
     after = payload.get("a")
+    # A forged token must not reach the store: a cursor beyond int64 or a lone
+    # surrogate would fail there (INTERNAL) instead of here (INVALID_ARGUMENT).
     valid_after = (
-        isinstance(after, int) and not isinstance(after, bool) and after >= 0
+        isinstance(after, int) and not isinstance(after, bool) and 0 <= after <= _CURSOR_MAX
         if kind != "suppressions"
-        else isinstance(after, list) and len(after) == 2 and all(isinstance(p, str) for p in after)
+        else isinstance(after, list)
+        and len(after) == 2
+        and all(isinstance(p, str) and len(p) <= 64 and _encodable(p) for p in after)
     )
     if payload.get("k") != kind or not valid_after:
         violations.append(bad)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
@@ -10,11 +12,20 @@ from typing import Any, TypeAlias, TypeVar
 import grpc
 from google.protobuf import timestamp_pb2
 
-from smsgateway.api.errors import handle_errors, send_failed
+from smsgateway.api.errors import ApiError, handle_errors, send_failed
 from smsgateway.api.events_api import EventsApi
 from smsgateway.api.sends_api import SendsApi
 from smsgateway.api.validation import plan_send, plan_template_send
-from smsgateway.sending.service import SendFailedError, SendPlan, SendService
+from smsgateway.security import audit
+from smsgateway.security.callers import ANONYMOUS, Caller
+from smsgateway.security.permissions import SignNotAllowedError, current_caller, require_sign
+from smsgateway.security.ports import LimitExceededError
+from smsgateway.sending.service import (
+    RequestIdConflictError,
+    SendFailedError,
+    SendPlan,
+    SendService,
+)
 from smsgateway.upstream.client import ProviderClient
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
@@ -40,6 +51,30 @@ async def _off_loop_if_large(plan: Callable[[R], SendPlan], request: R) -> SendP
     return plan(request)
 
 
+def _as_caller(plan: SendPlan, caller: Caller) -> SendPlan:
+    """The plan as sent by `caller`: its name travels with the send, and its request_ids
+    are its own (another caller reusing one gets ALREADY_EXISTS, never this answer)."""
+    if caller is ANONYMOUS:
+        return dataclasses.replace(plan, caller=caller.name)
+    fingerprint = hashlib.sha256(plan.fingerprint + b"\0caller:" + caller.name.encode()).digest()
+    return dataclasses.replace(plan, caller=caller.name, fingerprint=fingerprint)
+
+
+def _outcome(exc: BaseException) -> tuple[str, str]:
+    """The audit outcome and reason of a send that raised."""
+    if isinstance(exc, LimitExceededError):
+        return "refused", exc.limit
+    if isinstance(exc, SignNotAllowedError):
+        return "denied", "sign"
+    if isinstance(exc, SendFailedError):
+        return ("partial" if exc.response.accepted_count else "failed"), "provider"
+    if isinstance(exc, RequestIdConflictError):
+        return "invalid", "request_id_reused"
+    if isinstance(exc, ApiError) and exc.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return "invalid", "invalid_argument"
+    return "failed", type(exc).__name__
+
+
 class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignore[misc]
     """Implements `smsgateway.v1.SmsGateway`."""
 
@@ -60,23 +95,58 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignor
 
     @handle_errors
     async def SendSms(self, request: pb.SendSmsRequest, context: Context) -> pb.SendSmsResponse:
-        plan = await _off_loop_if_large(plan_send, request)
-        try:
-            return await self._sends.send(plan, deadline_of(context))
-        except SendFailedError as exc:
-            raise send_failed(exc) from None
+        return await self._send("SendSms", plan_send, request, context)
 
     @handle_errors
     async def SendTemplateSms(
         self, request: pb.SendTemplateSmsRequest, context: Context
     ) -> pb.SendTemplateSmsResponse:
-        plan = await _off_loop_if_large(plan_template_send, request)
-        try:
-            response = await self._sends.send(plan, deadline_of(context))
-        except SendFailedError as exc:
-            raise send_failed(exc) from None
+        response = await self._send("SendTemplateSms", plan_template_send, request, context)
         # The two responses share their field numbers: one is the other's bytes.
         return pb.SendTemplateSmsResponse.FromString(response.SerializeToString())
+
+    async def _send(
+        self, method: str, planner: Callable[[R], SendPlan], request: R, context: Context
+    ) -> pb.SendSmsResponse:
+        """Validate, check the caller's sign, send; one audit line whatever happens."""
+        caller = current_caller()
+        recipients = len(request.phone_numbers)
+        request_id = request.request_id
+        try:
+            plan = await _off_loop_if_large(planner, request)
+            recipients, request_id = len(plan.phone_numbers), plan.request_id
+            require_sign(caller, plan.sign)
+            response = await self._sends.send(_as_caller(plan, caller), deadline_of(context))
+        except Exception as exc:
+            outcome, reason = _outcome(exc)
+            audit.record_send(
+                caller=caller.name,
+                method=method,
+                request_id=request_id,
+                sign=request.sign,
+                kind=request.kind,
+                recipient_count=recipients,
+                outcome=outcome,
+                accepted_count=exc.response.accepted_count
+                if isinstance(exc, SendFailedError)
+                else 0,
+                reason=reason,
+            )
+            if isinstance(exc, SendFailedError):
+                raise send_failed(exc) from None
+            raise
+        audit.record_send(
+            caller=caller.name,
+            method=method,
+            request_id=request_id,
+            sign=request.sign,
+            kind=request.kind,
+            recipient_count=recipients,
+            outcome="replayed" if response.replayed else "sent",
+            accepted_count=response.accepted_count,
+            limited_count=len(response.violations),
+        )
+        return response
 
     @handle_errors
     async def GetBalance(

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from smsgateway.config import Settings
+from smsgateway.config import Settings, is_loopback_host
 from smsgateway.events.ingest import Ingestor, Rejection, StoreUnavailableError
 from smsgateway.events.model import Source, Stream
 from smsgateway.events.push_body import ParseLimits
@@ -116,10 +116,11 @@ class WebhookConfig:
     def from_settings(cls, s: Settings) -> WebhookConfig:
         """The endpoints' configuration from the process settings (`SMSGW_*`)."""
         if (
-            s.allow_unauthenticated_push
+            not is_loopback_host(s.bind_host)
             and not s.callback_token
             and not s.callback_allowed_networks
         ):
+            # Only reachable with SMSGW_ALLOW_UNAUTHENTICATED_PUSH=true (config refuses it else).
             _log.warning(
                 "push endpoints accept pushes from anyone who reaches them "
                 "(no SMSGW_CALLBACK_TOKEN, no SMSGW_CALLBACK_ALLOWED_NETWORKS)"
@@ -385,6 +386,12 @@ class WebhookServer:
         for address in self._runner.addresses:
             return int(address[1])
         raise RuntimeError("the webhook server bound no address")
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open now (idle, being read or being answered)."""
+        server = self._runner.server if self._runner is not None else None
+        return len(server.connections) if server is not None else 0
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

@@ -11,16 +11,18 @@ Also, for every method: a request that does not decode (invalid UTF-8 in a strin
 garbage bytes) is answered `INVALID_ARGUMENT` with a `BadRequest` naming the field,
 instead of grpc's `UNKNOWN` plus an ERROR traceback per call.
 
-A stream checks its caller again whenever the callers file was reloaded: a removed
-key ends its open streams with `UNAUTHENTICATED`.
+After every reload of the callers file, the open streams of callers whose key (or
+the permission) is gone end with `UNAUTHENTICATED` (reason `KEY_REVOKED`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import grpc
@@ -33,6 +35,9 @@ from smsgateway.security.keys import bearer_key
 from smsgateway.security.permissions import required_permission, set_current_caller
 from smsgateway.security.registry import CallerRegistry
 from smsgateway.security.wire import Undecodable, tolerant_deserializer
+from smsgateway.v1 import error_reason_pb2
+
+R = error_reason_pb2.ErrorReason
 
 log = logging.getLogger("smsgateway.audit")
 
@@ -41,12 +46,12 @@ _LOG_INTERVAL: Final = 1.0
 """At most one log line per second per kind of refusal: attackers cannot flood the log."""
 
 
-def unauthenticated(message: str, reason: str) -> ApiError:
+def unauthenticated(message: str, reason: int) -> ApiError:
     """No usable key."""
     return ApiError(grpc.StatusCode.UNAUTHENTICATED, message, reason=reason)
 
 
-def permission_denied(caller: Caller, missing: str, reason: str, message: str) -> ApiError:
+def permission_denied(caller: Caller, missing: str, reason: int, message: str) -> ApiError:
     """The caller lacks `missing` (`permission:send`, `sign:圆通快递`)."""
     return ApiError(
         grpc.StatusCode.PERMISSION_DENIED,
@@ -64,6 +69,16 @@ class SecurityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         self._registry = registry
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
         self._last_log: dict[str, float] = {}
+        self._streams: set[_OpenStream] = set()
+        if registry is not None:
+            registry.add_listener(self._revoke_removed)
+
+    def _revoke_removed(self) -> None:
+        """After a reload: end the open streams of callers whose key or permission is gone."""
+        for stream in list(self._streams):
+            if not stream.revoked and self._still_valid(stream.caller, stream.permission) is None:
+                stream.revoked = True
+                stream.task.cancel()
 
     async def intercept_service(
         self,
@@ -97,18 +112,18 @@ class SecurityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
         if key is None:
             self._refused("no_key", method)
             raise unauthenticated(
-                "this call needs a key: send `authorization: Bearer <key>`", "MISSING_KEY"
+                "this call needs a key: send `authorization: Bearer <key>`", R.MISSING_KEY
             )
         caller = self._registry.directory.authenticate(key)
         if caller is None:
             self._refused("unknown_key", method)
-            raise unauthenticated("the key is not valid (unknown or revoked)", "INVALID_KEY")
+            raise unauthenticated("the key is not valid (unknown or revoked)", R.INVALID_KEY)
         if not caller.allows(permission):
             self._refused("permission", method, caller)
             raise permission_denied(
                 caller,
                 f"permission:{permission.value}",
-                "PERMISSION_MISSING",
+                R.PERMISSION_MISSING,
                 f"caller {caller.name!r} lacks the {permission.value!r} permission for "
                 f"{method.rsplit('/', 1)[-1]}",
             )
@@ -190,8 +205,7 @@ class SecurityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
 
     def _streaming(self, behaviour: _Behaviour, method: str) -> _Behaviour:
         authenticate = self.authenticate
-        still_valid = self._still_valid
-        registry = self._registry
+        streams = self._streams
         permission = required_permission(method)
 
         async def secured_stream(
@@ -207,18 +221,21 @@ class SecurityInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
             assert caller is not None
             set_current_caller(caller)
             _count(caller, method)
-            version = registry.version if registry is not None else 0
-            async for item in behaviour(request, context):
-                if registry is not None and registry.version != version:
-                    version = registry.version
-                    caller = still_valid(caller, permission)
-                    if caller is None:
-                        revoked = unauthenticated(
-                            "the key was revoked while streaming", "KEY_REVOKED"
-                        )
-                        await context.abort_with_status(revoked.to_status())
-                        return
-                yield item
+            task = asyncio.current_task()
+            assert task is not None
+            open_stream = _OpenStream(caller, permission, task)
+            streams.add(open_stream)
+            try:
+                async for item in behaviour(request, context):
+                    yield item
+            except asyncio.CancelledError:
+                if not open_stream.revoked:
+                    raise
+                task.uncancel()
+                revoked = unauthenticated("the key was revoked while streaming", R.KEY_REVOKED)
+                await context.abort_with_status(revoked.to_status())
+            finally:
+                streams.discard(open_stream)
 
         return secured_stream
 
@@ -232,6 +249,16 @@ def _undecodable(request: Undecodable) -> ApiError:
         [FieldViolation("request", f"is not a valid serialized {request.type_name}")],
         f"invalid request: not a valid {request.type_name}",
     )
+
+
+@dataclass(eq=False)
+class _OpenStream:
+    """A streaming RPC in progress: ended by `_revoke_removed` when its key goes."""
+
+    caller: Caller
+    permission: Permission | None
+    task: asyncio.Task[Any]
+    revoked: bool = False
 
 
 _COUNTERS: dict[tuple[str, str], Any] = {}

@@ -25,6 +25,7 @@ METHOD_PERMISSIONS: Final[dict[str, Permission]] = {
     "StreamUplinks": Permission.READ_EVENTS,
     "AcknowledgeEvents": Permission.READ_EVENTS,
     "DeleteConsumerGroup": Permission.READ_EVENTS,
+    "GetSend": Permission.READ_EVENTS,
     "GetSendStatus": Permission.READ_EVENTS,
     "ListDeliveryReports": Permission.READ_EVENTS,
     "ListUplinks": Permission.READ_EVENTS,

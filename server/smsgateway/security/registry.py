@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from smsgateway.observability import metrics
@@ -43,6 +44,8 @@ class CallerRegistry:
         self.version = 0
         self._task: asyncio.Task[None] | None = None
         self._sighup = False
+        self._listeners: list[Callable[[], None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def directory(self) -> CallerDirectory:
@@ -50,6 +53,10 @@ class CallerRegistry:
         if self._directory is None:
             raise RuntimeError("the callers file was not loaded")
         return self._directory
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` on the event loop after every applied reload."""
+        self._listeners.append(listener)
 
     def load(self) -> CallerDirectory:
         """Load the file now; raise `CallersFileError` when it is unusable (nothing changes)."""
@@ -90,7 +97,8 @@ class CallerRegistry:
     def _failed(self, exc: CallersFileError) -> None:
         metrics.CALLERS_RELOADS.labels("failure").inc()
         log.warning(
-            "callers file not reloaded; the callers loaded before stay in force",
+            "callers file not reloaded (%s); the callers loaded before stay in force",
+            "; ".join(exc.problems[:5]),
             extra={"callers_file": str(self.path), "problems": exc.problems[:20]},
         )
 
@@ -102,6 +110,11 @@ class CallerRegistry:
         self._stat = stat
         self.version += 1
         metrics.CALLERS.set(len(directory))
+        for listener in self._listeners:
+            if self._loop is not None:  # reloads may run in a thread: listeners run on the loop
+                self._loop.call_soon_threadsafe(listener)
+            else:
+                listener()
 
     def _read(self) -> tuple[bytes, tuple[int, int, int, int]]:
         try:
@@ -129,6 +142,7 @@ class CallerRegistry:
         if self._task is not None:
             return
         loop = asyncio.get_running_loop()
+        self._loop = loop
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             # Only possible in the main thread of a Unix process.
             loop.add_signal_handler(signal.SIGHUP, self._on_sighup)

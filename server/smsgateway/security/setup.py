@@ -54,10 +54,13 @@ class Security:
 
     def add_port(self, server: aio.Server, address: str) -> int:
         """Bind the gRPC port (TLS when configured); raise OSError when it cannot bind."""
-        if self.credentials is not None:
-            port = server.add_secure_port(address, self.credentials.server_credentials())
-        else:
-            port = server.add_insecure_port(address)
+        try:
+            if self.credentials is not None:
+                port = server.add_secure_port(address, self.credentials.server_credentials())
+            else:
+                port = server.add_insecure_port(address)
+        except RuntimeError:  # grpc's "Failed to bind to address"
+            port = 0
         if port == 0:
             raise OSError(
                 f"cannot bind the gRPC port {address}: in use by another process "

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from google.protobuf import duration_pb2
+
 from smsgateway.events.model import SentBatch, StoredReport
 from smsgateway.messaging import plan_batches
 from smsgateway.observability import metrics
+from smsgateway.security.ports import Admission, LimitExceededError, SendLimiter
 from smsgateway.sending.ports import IdempotencyStore, SendLog, Suppressions
 from smsgateway.upstream import errors as upstream
 from smsgateway.upstream.client import ProviderClient
@@ -40,6 +44,10 @@ _OUTCOME_LABELS: dict[int, str] = {
 }
 # Calls a retry may make again: nothing of them reached a handset.
 _RETRYABLE = (pb.CALL_OUTCOME_NOT_SENT, pb.CALL_OUTCOME_REJECTED)
+_IN_FLIGHT = "in flight"
+_IN_FLIGHT_WAIT_SECONDS = 15.0
+"""How long a duplicate waits at most (within its deadline) for calls that another replica
+has in flight: longer than a provider call may take (10 s by default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,8 @@ class SendPlan:
     segments: int
     template_id: str | None = None
     params_json: str | None = None
+    caller: str = ""
+    """Who sends (callers-file name; "" without callers): limits, send log, metrics."""
 
     @staticmethod
     def fingerprint_of(request: pb.SendSmsRequest | pb.SendTemplateSmsRequest) -> bytes:
@@ -109,8 +119,12 @@ class SendService:
         suppressions: Suppressions,
         *,
         max_concurrent_calls: int = 8,
+        limiter: SendLimiter | None = None,
     ) -> None:
+        """`limiter`: rate limits, quotas, the per-number guard and the provider ceiling
+        (None: no limits)."""
         self._client = client
+        self._limiter = limiter
         self._idempotency = idempotency
         self._suppressions = suppressions
         self._max_concurrent_calls = max_concurrent_calls
@@ -166,7 +180,15 @@ class SendService:
         return await self._send_log.latest_reports(biz_id)
 
     async def _execute(self, plan: SendPlan, deadline: float | None) -> pb.SendSmsResponse:
-        response = await self._plan(plan)
+        admission: Admission | None = None
+        try:
+            response, admission = await self._plan(plan, limits=True)
+        except LimitExceededError:
+            # A retry of a send that already went out is answered from its record
+            # (claim finds it below), whatever the limits say now.
+            if await self._idempotency.get(plan.request_id) is None:
+                raise
+            response, _ = await self._plan(plan, limits=False)
         # The first calls start at once: record them "in flight" together with
         # the claim, which saves a durable write per call on the common path.
         premarked = response.calls[: self._max_concurrent_calls]
@@ -177,9 +199,19 @@ class SendService:
             pending, marked = list(response.calls), {c.index for c in premarked}
             metrics.SUPPRESSED.inc(len(response.suppressed_phone_numbers))
         else:
+            if admission is not None and self._limiter is not None:
+                # Not a new send after all: give back what its admission consumed.
+                await self._limiter.release(admission)
             if record.fingerprint != plan.fingerprint:
                 raise RequestIdConflictError(plan.request_id)
             response = record.response
+            if _in_flight(response):
+                # Another replica runs this request_id now: once its calls landed, its
+                # answer is this one's (as for a duplicate of a send running here).
+                response = await self._landed(plan.request_id, response, deadline)
+                if not _in_flight(response):
+                    metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
+                    return _finish(_replayed(response))
             pending, marked = [c for c in response.calls if c.outcome in _RETRYABLE], set()
             if not pending:
                 metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
@@ -199,6 +231,7 @@ class SendService:
                         plan.sign,
                         plan.kind,
                         datetime.now(UTC),
+                        plan.caller,
                     )
                 )
 
@@ -207,7 +240,28 @@ class SendService:
         self._count(plan, pending)
         return _finish(response)
 
-    async def _plan(self, plan: SendPlan) -> pb.SendSmsResponse:
+    async def _landed(
+        self, request_id: str, response: pb.SendSmsResponse, deadline: float | None
+    ) -> pb.SendSmsResponse:
+        """The record once none of its calls is in flight any more, or as it stands when the
+        deadline (or `_IN_FLIGHT_WAIT_SECONDS`) comes first: a call whose sender died stays
+        in flight, and is then answered as unknown, never sent again."""
+        give_up = time.monotonic() + _IN_FLIGHT_WAIT_SECONDS
+        if deadline is not None:
+            give_up = min(give_up, deadline - 0.05)
+        pause = 0.01
+        while _in_flight(response) and time.monotonic() + pause < give_up:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+            record = await self._idempotency.get(request_id)
+            if record is None:
+                break
+            response = record.response
+        return response
+
+    async def _plan(
+        self, plan: SendPlan, *, limits: bool
+    ) -> tuple[pb.SendSmsResponse, Admission | None]:
         numbers: Sequence[str] = plan.phone_numbers
         suppressed: list[str] = []
         if plan.kind == pb.SMS_KIND_MARKETING:
@@ -215,6 +269,13 @@ class SendService:
             if blocked:
                 suppressed = [n for n in numbers if n in blocked]
                 numbers = [n for n in numbers if n not in blocked]
+        admission: Admission | None = None
+        if limits and self._limiter is not None and numbers:
+            # Raises LimitExceededError (nothing consumed) when the whole send is refused.
+            admission = await self._limiter.admit(plan.caller, plan.request_id, plan.kind, numbers)
+            if admission.limited:
+                left_out = {r.phone_number for r in admission.limited}
+                numbers = [n for n in numbers if n not in left_out]
         response = pb.SendSmsResponse(
             request_id=plan.request_id,
             recipient_count=len(plan.phone_numbers),
@@ -222,13 +283,28 @@ class SendService:
             segments_per_message=plan.segments,
             content=plan.content,
         )
+        for limited in admission.limited if admission is not None else ():
+            wait = duration_pb2.Duration()
+            wait.FromNanoseconds(int(limited.retry_after * 1e9))
+            response.violations.add(
+                phone_number=limited.phone_number,
+                reason=limited.reason,
+                description=limited.description,
+                retry_delay=wait,
+            )
         for index, batch in enumerate(plan_batches(numbers)):
             response.calls.add(index=index, phone_numbers=batch, outcome=pb.CALL_OUTCOME_NOT_SENT)
-        return response
+        return response, admission
 
     async def _call(
         self, plan: SendPlan, call: pb.UpstreamCall, deadline: float | None, *, recorded: bool
     ) -> None:
+        if self._limiter is not None and not await self._limiter.provider_slot(deadline):
+            call.outcome = pb.CALL_OUTCOME_NOT_SENT
+            call.message = "not sent: no slot under the provider ceiling before the deadline"
+            if recorded:  # recorded "in flight" with the claim: record that it never left
+                self._idempotency.record_outcome(plan.request_id, call)
+            return
         # Durably "unknown" before the request leaves: a crash from here on
         # must never lead to sending this call again.
         if not recorded:
@@ -288,13 +364,24 @@ class SendService:
             outcome = _OUTCOME_LABELS.get(call.outcome, "unknown")
             metrics.BATCHES.labels(kind, outcome).inc()
             metrics.RECIPIENTS.labels(kind, outcome).inc(len(call.phone_numbers))
+            # `caller` is bounded by the callers file ("anonymous" without one).
+            metrics.CALLER_RECIPIENTS.labels(plan.caller or "anonymous", kind, outcome).inc(
+                len(call.phone_numbers)
+            )
             if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
                 metrics.SEGMENTS.labels(kind).inc(plan.segments * len(call.phone_numbers))
 
 
 def _mark_in_flight(call: pb.UpstreamCall) -> None:
     call.outcome = pb.CALL_OUTCOME_UNKNOWN
-    call.message = "in flight"
+    call.message = _IN_FLIGHT
+
+
+def _in_flight(response: pb.SendSmsResponse) -> bool:
+    """True while a call of the record is marked in flight (being sent, or its sender died)."""
+    return any(
+        c.outcome == pb.CALL_OUTCOME_UNKNOWN and c.message == _IN_FLIGHT for c in response.calls
+    )
 
 
 class _SentLog:

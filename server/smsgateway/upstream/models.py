@@ -155,12 +155,15 @@ def _text(item: Mapping[str, object], camel: str, snake: str, *, required: bool)
 
 
 def _utf8(text: str, name: str) -> str:
-    """`text`, when it can be stored and sent on: lone surrogates ("\\ud800") cannot."""
+    """`text`, when it can be stored and sent on: not a lone surrogate ("\\ud800"), which
+    UTF-8 cannot encode, nor a NUL, which SQLite's JSON functions cut strings at."""
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError(f"field {name!r} is not valid Unicode (a lone surrogate)") from None
+    if "\x00" in text:
+        raise ValueError(f"field {name!r} contains a NUL character")
     return text
 
 
@@ -177,7 +180,11 @@ def _integer(value: object, name: str) -> int:
     number: int
     if isinstance(value, int):
         number = value
-    elif isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        if value.adjusted() > _MAX_DIGITS:  # no need to build a 5,000-digit int
+            raise ValueError(f"field {name!r} is out of range (0 to 2^63-1)")
         number = int(value)
     elif isinstance(value, str) and (digits := value.strip()).isascii() and digits.isdigit():
         if len(digits.lstrip("0")) > _MAX_DIGITS:

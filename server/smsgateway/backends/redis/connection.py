@@ -65,15 +65,15 @@ class RedisSettings:
     """SMSGW_REDIS_KEY_PREFIX: the first part of every key, so several gateways can share
     one Redis (`{<prefix>:<aggregate>}:...`)."""
     socket_timeout_seconds: float = 5.0
-    """SMSGW_REDIS_SOCKET_TIMEOUT_SECONDS: the longest wait for one reply."""
+    """The longest wait for one reply (a blocking read must block for less)."""
     connect_timeout_seconds: float = 2.0
-    """SMSGW_REDIS_CONNECT_TIMEOUT_SECONDS: the longest wait for a new connection."""
+    """The longest wait for a new connection."""
     wait_replicas: int = 0
     """SMSGW_REDIS_WAIT_REPLICAS: replicas that must acknowledge a push before it is
     answered (`WAIT`); 0 answers once the primary has it."""
     wait_timeout_ms: int = 1000
-    """SMSGW_REDIS_WAIT_TIMEOUT_MS: how long `WAIT` may block; fewer acknowledgments in
-    that time fail the write as unavailable (the provider retries the push)."""
+    """How long `WAIT` may block; fewer acknowledgments in that time fail the write as
+    unavailable (the provider retries the push)."""
     tls_ca_file: Path | None = None
     """SMSGW_REDIS_TLS_CA_FILE: the CA bundle that verifies the server (`rediss://` only);
     unset uses the system's trust store."""

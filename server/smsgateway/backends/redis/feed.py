@@ -117,20 +117,15 @@ class RedisEventFeed:
 
 
 def _entries(reply: Any) -> list[Entry]:
-    """The entries of a one-stream XREAD reply (RESP2 list or RESP3 map)."""
+    """The entries of a one-stream XREAD reply.
+
+    redis-py gives `[[key, [(id, fields), ...]]]` over RESP2 and
+    `{key: [[(id, fields), ...]]}` over RESP3.
+    """
     if not reply:
         return []
-    groups: Any = reply.values() if isinstance(reply, Mapping) else (r[1] for r in reply)
-    out: list[Entry] = []
-    for items in groups:
-        if (
-            items
-            and isinstance(items[0], list | tuple)
-            and len(items) == 1
-            and not isinstance(items[0][0], bytes)
-        ):
-            items = items[0]  # RESP3 wraps the entries in one more list
-        for entry_id, fields in items:
-            cursor = int(bytes(entry_id).partition(b"-")[0])
-            out.append((cursor, dict(fields)))
-    return out
+    if isinstance(reply, Mapping):
+        items = [item for chunk in reply.values() for item in chunk[0]]
+    else:
+        items = [item for _, chunk in reply for item in chunk]
+    return [(int(bytes(entry_id).partition(b"-")[0]), dict(fields)) for entry_id, fields in items]

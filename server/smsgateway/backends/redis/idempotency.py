@@ -154,14 +154,17 @@ class RedisIdempotencyStore:
         args: list[EncodedArg],
         *,
         wait: ReplicaWait | None = None,
+        own: _Outcome | None = None,
     ) -> Any:
         # Outcomes already on their way for this record land first: reading or
-        # rewriting it must not overtake what this process already knows.
-        if request_id is not None:
-            prior = self._inflight.get(request_id)
-            if prior is not None:
-                await asyncio.wait([prior])
+        # rewriting it must not overtake what this process already knows. `own`
+        # travels in this very script, never in a concurrent one that could
+        # finish after this call returns.
+        while request_id is not None and (prior := self._inflight.get(request_id)) is not None:
+            await asyncio.wait([prior])
         outcomes, self._outcomes = self._outcomes, []
+        if own is not None:
+            outcomes.append(own)
         keys: list[EncodedArg] = [self._key(rid) for rid, _, _ in outcomes]
         argv: list[EncodedArg] = [len(outcomes)]
         for _, index, blob in outcomes:
@@ -214,8 +217,8 @@ class RedisIdempotencyStore:
 
     async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record one call's state (outcome, bizId, code, message); durable when this returns."""
-        self._outcomes.append((request_id, call.index, _outcome_blob(call)))
-        await self._run(_APPLY, request_id, [], wait=self._wait)
+        own = (request_id, call.index, _outcome_blob(call))
+        await self._run(_APPLY, request_id, [], wait=self._wait, own=own)
 
     def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record a finished call's outcome soon, batched with others; not awaited.

@@ -24,14 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n smsgateway/v1/error_reason.proto\x12\rsmsgateway.v1*\xb2\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n\x10INVALID_ARGUMENT\x10\x01\x12\x15\n\x11REQUEST_ID_REUSED\x10\x02\x12\x12\n\x0eSEND_NOT_FOUND\x10\x03\x12\x18\n\x14UPSTREAM_UNAVAILABLE\x10\x04\x12\x18\n\x14UPSTREAM_UNREACHABLE\x10\x05\x12\x1e\n\x1aUPSTREAM_TOKEN_UNAVAILABLE\x10\x06\x12\x1b\n\x17UPSTREAM_TOKEN_REJECTED\x10\x07\x12\x15\n\x11UPSTREAM_REJECTED\x10\x08\x12\x1c\n\x18UPSTREAM_OUTCOME_UNKNOWN\x10\t\x12\x12\n\x0eUPSTREAM_ERROR\x10\n\x12\x17\n\x13\x43URSOR_OUT_OF_RANGE\x10\x0b\x12\x10\n\x0c\x43URSOR_AHEAD\x10\x0c\x12\"\n\x1e\x43ONSUMER_GROUP_FILTER_MISMATCH\x10\r\x12\x1a\n\x16\x43ONSUMER_GROUP_DELETED\x10\x0e\x12\x11\n\rSHUTTING_DOWN\x10\x0f\x12\x0c\n\x08INTERNAL\x10\x10\x42y\n\x17io.github.smsgateway.v1B\x10\x45rrorReasonProtoP\x01ZJgithub.com/smsgateway/smsgateway/clients/go/gen/smsgateway/v1;smsgatewayv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n smsgateway/v1/error_reason.proto\x12\rsmsgateway.v1*\xdc\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n\x10INVALID_ARGUMENT\x10\x01\x12\x15\n\x11REQUEST_ID_REUSED\x10\x02\x12\x12\n\x0eSEND_NOT_FOUND\x10\x03\x12\x18\n\x14UPSTREAM_UNAVAILABLE\x10\x04\x12\x18\n\x14UPSTREAM_UNREACHABLE\x10\x05\x12\x1e\n\x1aUPSTREAM_TOKEN_UNAVAILABLE\x10\x06\x12\x1b\n\x17UPSTREAM_TOKEN_REJECTED\x10\x07\x12\x15\n\x11UPSTREAM_REJECTED\x10\x08\x12\x1c\n\x18UPSTREAM_OUTCOME_UNKNOWN\x10\t\x12\x12\n\x0eUPSTREAM_ERROR\x10\n\x12\x17\n\x13\x43URSOR_OUT_OF_RANGE\x10\x0b\x12\x10\n\x0c\x43URSOR_AHEAD\x10\x0c\x12\"\n\x1e\x43ONSUMER_GROUP_FILTER_MISMATCH\x10\r\x12\x1a\n\x16\x43ONSUMER_GROUP_DELETED\x10\x0e\x12\x11\n\rSHUTTING_DOWN\x10\x0f\x12\x0c\n\x08INTERNAL\x10\x10\x12\x0f\n\x0bMISSING_KEY\x10\x1e\x12\x0f\n\x0bINVALID_KEY\x10\x1f\x12\x0f\n\x0bKEY_REVOKED\x10 \x12\x16\n\x12PERMISSION_MISSING\x10!\x12\x14\n\x10SIGN_NOT_ALLOWED\x10\"\x12\x10\n\x0cRATE_LIMITED\x10#\x12\x18\n\x14\x44\x41ILY_QUOTA_EXCEEDED\x10$\x12\x1b\n\x17VERIFICATION_CODE_LIMIT\x10%B\xcc\x01\n\x17io.github.smsgateway.v1B\x10\x45rrorReasonProtoP\x01ZJgithub.com/smsgateway/smsgateway/clients/go/gen/smsgateway/v1;smsgatewayv1\xa2\x02\x03SXX\xaa\x02\rSmsgateway.V1\xca\x02\rSmsgateway\\V1\xe2\x02\x19Smsgateway\\V1\\GPBMetadata\xea\x02\x0eSmsgateway::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'smsgateway.v1.error_reason_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\027io.github.smsgateway.v1B\020ErrorReasonProtoP\001ZJgithub.com/smsgateway/smsgateway/clients/go/gen/smsgateway/v1;smsgatewayv1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\027io.github.smsgateway.v1B\020ErrorReasonProtoP\001ZJgithub.com/smsgateway/smsgateway/clients/go/gen/smsgateway/v1;smsgatewayv1\242\002\003SXX\252\002\rSmsgateway.V1\312\002\rSmsgateway\\V1\342\002\031Smsgateway\\V1\\GPBMetadata\352\002\016Smsgateway::V1'
   _globals['_ERRORREASON']._serialized_start=52
-  _globals['_ERRORREASON']._serialized_end=486
+  _globals['_ERRORREASON']._serialized_end=656
 # @@protoc_insertion_point(module_scope)

@@ -23,6 +23,14 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSUMER_GROUP_DELETED: _ClassVar[ErrorReason]
     SHUTTING_DOWN: _ClassVar[ErrorReason]
     INTERNAL: _ClassVar[ErrorReason]
+    MISSING_KEY: _ClassVar[ErrorReason]
+    INVALID_KEY: _ClassVar[ErrorReason]
+    KEY_REVOKED: _ClassVar[ErrorReason]
+    PERMISSION_MISSING: _ClassVar[ErrorReason]
+    SIGN_NOT_ALLOWED: _ClassVar[ErrorReason]
+    RATE_LIMITED: _ClassVar[ErrorReason]
+    DAILY_QUOTA_EXCEEDED: _ClassVar[ErrorReason]
+    VERIFICATION_CODE_LIMIT: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 INVALID_ARGUMENT: ErrorReason
 REQUEST_ID_REUSED: ErrorReason
@@ -40,3 +48,11 @@ CONSUMER_GROUP_FILTER_MISMATCH: ErrorReason
 CONSUMER_GROUP_DELETED: ErrorReason
 SHUTTING_DOWN: ErrorReason
 INTERNAL: ErrorReason
+MISSING_KEY: ErrorReason
+INVALID_KEY: ErrorReason
+KEY_REVOKED: ErrorReason
+PERMISSION_MISSING: ErrorReason
+SIGN_NOT_ALLOWED: ErrorReason
+RATE_LIMITED: ErrorReason
+DAILY_QUOTA_EXCEEDED: ErrorReason
+VERIFICATION_CODE_LIMIT: ErrorReason
