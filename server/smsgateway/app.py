@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import socket
@@ -31,7 +30,11 @@ from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import Retention, StoredEvent, StoredReport, StoredUplink, Stream
 from smsgateway.events.optout import OptOutRules
 from smsgateway.events.poller import Poller, PollerConfig
-from smsgateway.events.webhooks import WebhookConfig, build_webhook_app
+from smsgateway.events.webhooks import (
+    WebhookConfig,
+    build_webhook_app,
+    parse_limits_from_settings,
+)
 from smsgateway.leadership import Leadership
 from smsgateway.observability import metrics
 from smsgateway.observability.balance import BalanceRefresher
@@ -72,6 +75,7 @@ class App:
         self._tasks: list[asyncio.Task[None]] = []
         self.backend: Backend | None = None
         self._monitor: StoreMonitor | None = None
+        self._serving = False
 
     async def start(self) -> BoundPorts:
         """Start everything; on failure, stop what was started and re-raise."""
@@ -111,21 +115,14 @@ class App:
             on_stored=lambda stream, events: _on_stored(hub, stream, events),
             opt_out=OptOutRules(keywords=s.opt_out_keywords),
             utc_offset_hours=s.provider_utc_offset_hours,
+            parse_limits=parse_limits_from_settings(s),
         )
+        stack.callback(ingestor.close)
         webhooks = web.AppRunner(
             build_webhook_app(
                 ingestor,
-                WebhookConfig(
-                    report_path=s.report_callback_path,
-                    uplink_path=s.uplink_callback_path,
-                    max_body_bytes=s.max_push_bytes,
-                    max_items=s.max_push_items,
-                    trust_forwarded_for=s.callback_trust_forwarded_for,
-                    callback_token=s.callback_token,
-                    allowed_networks=tuple(
-                        ipaddress.ip_network(n, strict=False) for n in s.callback_allowed_networks
-                    ),
-                ),
+                WebhookConfig.from_settings(s),
+                serving=lambda: self._serving,
             ),
             access_log=None,
         )
@@ -283,6 +280,7 @@ class App:
         return sandbox, url
 
     async def _set_serving(self, serving: bool) -> None:
+        self._serving = serving
         status = (
             health_pb2.HealthCheckResponse.SERVING
             if serving
@@ -314,6 +312,8 @@ class App:
                     ),
                     idempotency_ttl_seconds=s.idempotency_ttl_seconds,
                     max_groups=s.max_consumer_groups,
+                    dead_letter_max_count=s.dead_letter_max_count,
+                    dead_letter_max_bytes=s.dead_letter_max_bytes,
                 )
             )
         return await sqlite_backend.open_backend(
@@ -321,6 +321,8 @@ class App:
                 data_dir=s.data_dir,
                 idempotency_ttl_seconds=s.idempotency_ttl_seconds,
                 max_groups=s.max_consumer_groups,
+                dead_letter_max_count=s.dead_letter_max_count,
+                dead_letter_max_bytes=s.dead_letter_max_bytes,
             )
         )
 

@@ -202,6 +202,19 @@ async def test_the_feed_delivers_another_replicas_append_within_a_second(
     redis_server: RedisServer, redis_prefix: str, clock: FakeClock, protocol: int
 ) -> None:
     client = redis.asyncio.Redis.from_url(redis_server.url, protocol=protocol)
+
+    async def dump() -> None:
+        await asyncio.sleep(8)
+        for t in asyncio.all_tasks():
+            print("TASK", t.get_name())
+            c: Any = t.get_coro()
+            while c is not None:
+                f = getattr(c, "cr_frame", None) or getattr(c, "ag_frame", None) or getattr(c, "gi_frame", None)
+                if f is not None:
+                    print("   ", f.f_code.co_filename.split("site-packages/")[-1], f.f_lineno, f.f_code.co_name)
+                c = getattr(c, "cr_await", None) or getattr(c, "gi_yieldfrom", None)
+
+    dumper = asyncio.create_task(dump())
     a = replica(redis_server.url, redis_prefix, clock, client=client)
     b = replica(redis_server.url, redis_prefix, clock)
     await b.events.append_reports([report(phone="13900000000")], Source.PUSH)  # before: not fed

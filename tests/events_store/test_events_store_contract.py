@@ -598,3 +598,10 @@ async def test_prune_by_age_drops_old_dead_letters_and_sends(store: Backend, har
     assert await store.dead_letters.dead_letter_count() == 1
     assert await store.send_log.sent_batch("OLD") is None
     assert await store.send_log.sent_batch("NEW") is not None
+
+
+async def test_keys_with_a_nul_are_de_duplicated_exactly(store: Backend) -> None:
+    nul = report(biz_id="B\x00NUL")
+    assert len((await store.events.append_reports([nul], Source.PUSH)).stored) == 1
+    again = await store.events.append_reports([nul], Source.PULL)
+    assert (len(again.stored), again.duplicates) == (0, 1)

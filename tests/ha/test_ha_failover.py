@@ -223,30 +223,16 @@ async def test_redis_killed_and_restarted_loses_nothing_acknowledged(make_cluste
     assert not lost, f"{len(lost)} acknowledged pushes lost, e.g. {sorted(lost)[:3]}"
     assert max(numbers.values()) == 1
     provider_sends = (await cluster.sandbox_state())["requests"].get("/sms/send", 0)
-    answered_at = {what: t1 for what, _, t1 in answered}
-    unknown: list[str] = []
     for request_id in acknowledged_sends:
         index, n = (int(x) for x in request_id.rsplit("-", 2)[1:])
-        try:
-            replay = await gateways[(index + 1) % 3].stub.SendSms(
-                send_request(index * 10_000 + n, request_id), timeout=3
-            )
-        except grpc.aio.AioRpcError as exc:
-            # A send's outcome is written just after its answer (documented: "within
-            # milliseconds"); a send answered right before the kill may have lost that
-            # write and reads "in flight": reported unknown, never sent again.
-            just_before = killed - 0.5 <= answered_at[f"send {request_id}"] <= killed
-            in_flight = "in flight" in (exc.details() or "")
-            at = answered_at[f"send {request_id}"] - killed
-            assert just_before and in_flight, (
-                f"{request_id} (answered {at:+.3f} s after the kill): {exc.code()} {exc.details()}"
-            )
-            unknown.append(request_id)
-            continue
+        # On another replica: the record is shared. A send answered just before the kill
+        # had its outcome written after the restart (it waited in its replica's queue).
+        replay = await gateways[(index + 1) % 3].stub.SendSms(
+            send_request(index * 10_000 + n, request_id), timeout=10
+        )
         assert replay.replayed, f"{request_id} was forgotten"
     assert (await cluster.sandbox_state())["requests"].get("/sms/send", 0) == provider_sends
     print(
         f"{len(acknowledged_pushes)} pushes and {len(acknowledged_sends)} sends acknowledged, "
-        f"none lost ({len(unknown)} answered just before the kill read 'in flight'); every "
-        f"replica pushes and sends again {recovered:.2f} s after the restart"
+        f"none lost; every replica pushes and sends again {recovered:.2f} s after the restart"
     )

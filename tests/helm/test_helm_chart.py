@@ -26,6 +26,7 @@ from kubernetes_validate import utils as kv_utils
 from packaging.version import Version
 
 from smsgateway.config import ConfigError, Settings
+from smsgateway.security.callers import load_callers
 
 REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "smsgateway"
@@ -525,6 +526,9 @@ def test_the_service_accepts_the_rendered_configuration(
             env[var["name"]] = _EXTERNAL_ENV[var["name"]]
     try:
         settings = Settings.from_env(env)
+        # The callers file the chart renders is one the service loads.
+        if settings.callers_file is not None:
+            assert load_callers(settings.callers_file).names
     except ConfigError as exc:
         pytest.fail(f"the service refuses the rendered configuration: {exc.problems}")
     assert str(settings.data_dir) == "/var/lib/smsgateway"

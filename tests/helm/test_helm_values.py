@@ -71,6 +71,9 @@ def _render(chart: helm.Chart, values: dict[str, Any]) -> dict[str, str]:
         ({"callers": {"entries": [CALLER | {"name": "a b"}]}}, "entries/0/name"),
         ({"callers": {"entries": [CALLER | {"rate_limit_per_second": 0}]}}, "rate_limit"),
         ({"callers": {"entries": [{"name": "x", "permissions": ["send"]}]}}, "key_sha256"),
+        ({"callers": {"entries": [CALLER | {"name": "a.b"}]}}, "entries/0/name"),
+        ({"callers": {"entries": [CALLER | {"name": "anonymous"}]}}, "entries/0"),
+        ({"callers": {"entries": [{k: v for k, v in CALLER.items() if k != "signs"}]}}, "signs"),
         ({"auth": {"allowUnauthenticated": "yes"}}, "/auth/allowUnauthenticated"),
         # Mutual TLS needs the server certificate.
         ({"tls": {"clientCA": {"existingSecret": "ca"}}}, "/tls/existingSecret"),

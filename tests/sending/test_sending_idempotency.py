@@ -1,11 +1,25 @@
-"""The request_id records: durable progress, conservative after a crash, forgotten after the TTL."""
+"""IdempotencyStore contract on both backends, and what only Redis adds (many replicas, expiry).
+
+Each "replica" is its own store with its own Redis client, as separate processes would be.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore as IdempotencyStore
+import pytest
+import redis.asyncio
+
+from smsgateway.backends.redis.connection import RedisSettings, connect
+from smsgateway.backends.redis.idempotency import RedisIdempotencyStore
+from smsgateway.backends.redis.keys import RedisKeys
+from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore
+from smsgateway.sending.ports import IdempotencyStore
+from smsgateway.store_errors import StoreUnavailableError
 from smsgateway.v1 import smsgateway_pb2 as pb
+from testkit.redis_server import RedisServer
 
 
 class Clock:
@@ -16,58 +30,241 @@ class Clock:
         return self.now
 
 
-def planned(n_calls: int) -> pb.SendSmsResponse:
-    response = pb.SendSmsResponse(request_id="r1", recipient_count=n_calls, content="【s】x")
+def planned(n_calls: int, request_id: str = "r1", per_call: int = 1) -> pb.SendSmsResponse:
+    response = pb.SendSmsResponse(
+        request_id=request_id, recipient_count=n_calls * per_call, content="【s】x"
+    )
     for i in range(n_calls):
         response.calls.add(
-            index=i, phone_numbers=[f"1380000000{i}"], outcome=pb.CALL_OUTCOME_NOT_SENT
+            index=i,
+            phone_numbers=[f"138{i:04d}{j:04d}" for j in range(per_call)],
+            outcome=pb.CALL_OUTCOME_NOT_SENT,
         )
     return response
 
 
-async def test_progress_survives_a_restart_and_in_flight_stays_unknown(tmp_path: Path) -> None:
-    path = tmp_path / "idem.db"
-    store = IdempotencyStore(path, ttl_seconds=60)
-    await store.open()
-    response = planned(3)
-    assert await store.claim("r1", b"fp", response) is None
-    accepted = pb.UpstreamCall(
-        index=0,
-        phone_numbers=["13800000000"],
-        outcome=pb.CALL_OUTCOME_ACCEPTED,
-        biz_id="1" * 20,
-        provider_code="10000",
+def accepted(index: int, biz: str = "1") -> pb.UpstreamCall:
+    return pb.UpstreamCall(
+        index=index, outcome=pb.CALL_OUTCOME_ACCEPTED, biz_id=biz * 20, provider_code="10000"
     )
-    await store.update_call("r1", accepted)
+
+
+OpenStore = Callable[..., Awaitable[IdempotencyStore]]
+"""Opens a store on the test's backend; each call is one more process / replica."""
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def open_store(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_prefix: str
+) -> AsyncIterator[OpenStore]:
+    stores: list[IdempotencyStore] = []
+    clients: list[redis.asyncio.Redis] = []
+
+    async def open_one(
+        ttl_seconds: float = 60, clock: Callable[[], float] | None = None
+    ) -> IdempotencyStore:
+        clock = clock or Clock()
+        store: IdempotencyStore
+        if request.param == "sqlite":
+            store = SqliteIdempotencyStore(
+                tmp_path / "idem.db", ttl_seconds=ttl_seconds, clock=clock
+            )
+        else:
+            server: RedisServer = request.getfixturevalue("redis_server")
+            client = connect(RedisSettings(url=server.url))
+            clients.append(client)
+            store = RedisIdempotencyStore(
+                client, RedisKeys(redis_prefix), ttl_seconds=ttl_seconds, clock=clock
+            )
+        await store.open()
+        stores.append(store)
+        return store
+
+    try:
+        yield open_one
+    finally:
+        for store in stores:
+            await store.close()
+        for client in clients:
+            await client.aclose()
+
+
+async def test_progress_survives_a_restart_and_in_flight_stays_unknown(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(3)) is None
+    await store.update_call("r1", accepted(0))
     in_flight = pb.UpstreamCall(index=1, outcome=pb.CALL_OUTCOME_UNKNOWN, message="in flight")
     await store.update_call("r1", in_flight)
     await store.close()  # the process "dies" here, before call 1's answer was recorded
 
-    reopened = IdempotencyStore(path, ttl_seconds=60)
-    await reopened.open()
+    reopened = await open_store()
     record = await reopened.get("r1")
-    await reopened.close()
-
     assert record is not None and record.fingerprint == b"fp"
     outcomes = [c.outcome for c in record.response.calls]
     assert outcomes == [pb.CALL_OUTCOME_ACCEPTED, pb.CALL_OUTCOME_UNKNOWN, pb.CALL_OUTCOME_NOT_SENT]
     assert record.response.calls[0].biz_id == "1" * 20
-    assert list(record.response.calls[2].phone_numbers) == ["13800000002"]
+    assert record.response.calls[1].message == "in flight"
+    assert list(record.response.calls[2].phone_numbers) == ["13800020000"]
+    assert [c.index for c in record.response.calls] == [0, 1, 2]
     assert record.response.content == "【s】x"
+    assert record.response.recipient_count == 3
 
 
-async def test_records_expire_after_the_ttl(tmp_path: Path) -> None:
+async def test_records_expire_after_the_ttl(
+    open_store: OpenStore, request: pytest.FixtureRequest
+) -> None:
     clock = Clock()
-    store = IdempotencyStore(tmp_path / "idem.db", ttl_seconds=60, clock=clock)
-    await store.open()
+    store = await open_store(clock=clock)
     assert await store.claim("r1", b"fp", planned(1)) is None
     clock.now += 59
     assert await store.get("r1") is not None
     clock.now += 2
     assert await store.get("r1") is None
-    assert await store.prune() == 1
+    # SQLite deletes here; Redis expires the key itself and has nothing to prune.
+    assert await store.prune() == (1 if "sqlite" in request.node.callspec.id else 0)
     # An expired id can be used again from scratch.
     assert await store.claim("r1", b"other", planned(2)) is None
     record = await store.get("r1")
-    assert record is not None and len(record.response.calls) == 2
-    await store.close()
+    assert record is not None and record.fingerprint == b"other"
+    assert len(record.response.calls) == 2
+
+
+async def test_a_second_claim_returns_the_live_record_and_writes_nothing(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(2)) is None
+    existing = await store.claim("r1", b"different", planned(5))
+    assert existing is not None and existing.fingerprint == b"fp"
+    assert len(existing.response.calls) == 2
+    again = await store.get("r1")
+    assert again is not None and again.fingerprint == b"fp" and len(again.response.calls) == 2
+
+
+async def test_recorded_outcomes_are_written_soon_and_read_back_at_once(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(4)) is None
+    for i in range(3):
+        store.record_outcome("r1", accepted(i, str(i + 1)))
+    # Read by this process at once: the queued outcomes are applied first.
+    record = await store.get("r1")
+    assert record is not None
+    assert [c.outcome for c in record.response.calls][:3] == [pb.CALL_OUTCOME_ACCEPTED] * 3
+    assert record.response.calls[2].biz_id == "3" * 20
+    # Written without anyone awaiting: another process sees them after a moment.
+    store.record_outcome("r1", accepted(3, "9"))
+    other = await open_store()
+    for _ in range(200):
+        seen = await other.get("r1")
+        assert seen is not None
+        if seen.response.calls[3].outcome == pb.CALL_OUTCOME_ACCEPTED:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the queued outcome was never written")
+    assert list(seen.response.calls[3].phone_numbers) == ["13800030000"]
+
+
+async def test_outcome_for_an_unknown_call_or_record_changes_nothing(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(1)) is None
+    await store.update_call("r1", accepted(7))
+    await store.update_call("nobody", accepted(0))
+    store.record_outcome("nobody", accepted(0))
+    record = await store.get("r1")
+    assert record is not None and len(record.response.calls) == 1
+    assert record.response.calls[0].outcome == pb.CALL_OUTCOME_NOT_SENT
+    assert await store.get("nobody") is None
+
+
+async def test_concurrent_duplicates_on_many_replicas_execute_once(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    replicas = [
+        RedisIdempotencyStore(
+            connect(RedisSettings(url=redis_server.url)), RedisKeys(redis_prefix), ttl_seconds=60
+        )
+        for _ in range(3)
+    ]
+    try:
+        for round_ in range(20):
+            rid = f"dup-{round_}"
+            results = await asyncio.gather(
+                *(
+                    replica.claim(rid, b"fp-%d" % n, planned(2, rid))
+                    for n, replica in enumerate(replicas)
+                    for _ in range(5)
+                )
+            )
+            winners = [r for r in results if r is None]
+            assert len(winners) == 1, round_
+            holders = {r.fingerprint for r in results if r is not None}
+            assert len(holders) == 1  # everyone else sees the one winner's record
+    finally:
+        for replica in replicas:
+            await replica.close()
+            await replica._client.aclose()
+
+
+async def test_redis_expires_the_key_after_ttl_plus_margin(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    client = connect(RedisSettings(url=redis_server.url))
+    keys = RedisKeys(redis_prefix)
+    store = RedisIdempotencyStore(client, keys, ttl_seconds=30, expiry_margin_seconds=10)
+    try:
+        assert await store.claim("r1", b"fp", planned(1)) is None
+        pttl = await client.pttl(keys.idempotency("req", "r1"))
+        assert 39_000 < pttl <= 40_000
+    finally:
+        await store.close()
+        await client.aclose()
+
+
+async def test_a_large_send_is_one_record_with_small_updates(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    client = connect(RedisSettings(url=redis_server.url))
+    store = RedisIdempotencyStore(client, RedisKeys(redis_prefix), ttl_seconds=60)
+    try:
+        response = planned(100, per_call=1000)  # 100,000 recipients
+        assert await store.claim("big", b"fp", response) is None
+        await store.update_call("big", accepted(99))
+        record = await store.get("big")
+        assert record is not None and len(record.response.calls) == 100
+        assert record.response.calls[99].outcome == pb.CALL_OUTCOME_ACCEPTED
+        assert list(record.response.calls[99].phone_numbers) == list(
+            response.calls[99].phone_numbers
+        )
+    finally:
+        await store.close()
+        await client.aclose()
+
+
+async def test_redis_down_is_store_unavailable_and_recovers_without_a_new_store(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    server = RedisServer(tmp_path / "redis", appendonly=True, appendfsync="always").start()
+    client = connect(RedisSettings(url=server.url, retries=1, socket_timeout_seconds=1))
+    store = RedisIdempotencyStore(client, RedisKeys(redis_prefix), ttl_seconds=60)
+    try:
+        assert await store.claim("r1", b"fp", planned(1)) is None
+        server.kill()
+        with pytest.raises(StoreUnavailableError, match="idempotency"):
+            await store.claim("r2", b"fp", planned(1))
+        with pytest.raises(StoreUnavailableError):
+            await store.get("r1")
+        server.start()  # same port and directory: the AOF brings r1 back
+        record = await store.get("r1")
+        assert record is not None and record.fingerprint == b"fp"
+        assert await store.claim("r2", b"fp", planned(1)) is None
+    finally:
+        await store.close()
+        await client.aclose()
+        server.stop()

@@ -24,7 +24,7 @@ def test_every_problem_is_reported_at_once_without_the_secret() -> None:
         Settings.from_env(
             {
                 "SMSGW_UPSTREAM_URL": "ftp://x",
-                "SMSGW_SECRET": "s3cr3t-value-that-is-way-too-long-for-it",
+                "SMSGW_SECRET": "s3cr3t-value-that-is-way-too-long-" + "x" * 256,
                 "SMSGW_GRPC_PORT": "seventy",
                 "SMSGW_HTTP_PORT": "70000",
                 "SMSGW_LOG_LEVEL": "loud",

@@ -82,6 +82,12 @@ async def test_a_replaced_corrupt_file_is_not_serving(gateway, tmp_path: Path) -
     os.replace(garbage, db)
     await _wait_health(gateway, health_pb2.HealthCheckResponse.NOT_SERVING)
     assert await _push(gateway, REPORT) == 503
+    # The HTTP probe (used when the gRPC port speaks TLS) says the same.
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{gateway.app.ports.http}/healthz") as resp,
+    ):
+        assert resp.status == 503
 
 
 async def test_a_full_disk_gives_sends_unavailable_with_a_clear_message(gateway) -> None:

@@ -36,6 +36,10 @@ from .errors import GatewayError
 
 #: Environment variable with the gateway address (`--target`).
 ENV_TARGET = "SMSCTL_TARGET"
+#: Environment variable with the caller's key (`--api-key`).
+ENV_API_KEY = "SMSCTL_API_KEY"
+#: Environment variable with the CA file that verifies the gateway (`--ca-file`).
+ENV_CA_FILE = "SMSCTL_CA_FILE"
 #: Environment variable with the sandbox base URL (`sandbox --sandbox-url`).
 ENV_SANDBOX_URL = "SMSCTL_SANDBOX_URL"
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8090"
@@ -498,7 +502,17 @@ def _page_size(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> SmsGatewayClient:
-    return SmsGatewayClient(args.target, timeout=args.timeout)
+    try:
+        return SmsGatewayClient(
+            args.target,
+            timeout=args.timeout,
+            api_key=args.api_key or None,
+            ca_file=args.ca_file,
+            client_cert_file=args.client_cert,
+            client_key_file=args.client_key,
+        )
+    except (OSError, ValueError) as exc:  # an unreadable CA file, a cert without its key
+        raise UsageError(f"TLS options: {exc}") from None
 
 
 # -- sandbox commands --------------------------------------------------------------------
@@ -647,6 +661,19 @@ def _add_global_options(p: argparse.ArgumentParser, *, defaults: bool) -> None:
         help="deadline of each call in seconds, retries included (default 30)",
     )
     p.add_argument("--json", action="store_true", default=default(False), help="print JSON")
+    p.add_argument(
+        "--api-key",
+        default=default(os.environ.get(ENV_API_KEY) or None),
+        help=f"the caller's key, sent as `authorization: Bearer` (env {ENV_API_KEY}; prefer "
+        "the variable: arguments show in process lists)",
+    )
+    p.add_argument(
+        "--ca-file",
+        default=default(os.environ.get(ENV_CA_FILE) or None),
+        help=f"PEM CA that signs the gateway's TLS certificate: use TLS (env {ENV_CA_FILE})",
+    )
+    p.add_argument("--client-cert", default=default(None), help="PEM client certificate (mTLS)")
+    p.add_argument("--client-key", default=default(None), help="PEM client key (mTLS)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import time
 import uuid
@@ -20,6 +21,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mappi
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, TypeVar, cast
 
@@ -42,6 +44,7 @@ __all__ = [
     "StreamName",
     "parse_kind",
     "parse_status",
+    "tls_credentials",
 ]
 
 #: Where the gateway listens by default (`make run`).
@@ -137,6 +140,26 @@ def _parse_stream(stream: StreamName) -> pb.EventStream:
     raise ValueError(f"unknown stream {stream!r}; expected 'reports' or 'uplinks'")
 
 
+def tls_credentials(
+    ca_file: str | os.PathLike[str] | None = None,
+    client_cert_file: str | os.PathLike[str] | None = None,
+    client_key_file: str | os.PathLike[str] | None = None,
+) -> grpc.ChannelCredentials:
+    """TLS credentials from PEM files: the CA that signs the gateway's certificate (None:
+    the system's roots) and, for mTLS, a client certificate with its key."""
+    if (client_cert_file is None) != (client_key_file is None):
+        raise ValueError("client_cert_file and client_key_file go together")
+
+    def read(path: str | os.PathLike[str] | None) -> bytes | None:
+        return None if path is None else Path(path).read_bytes()
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(ca_file),
+        private_key=read(client_key_file),
+        certificate_chain=read(client_cert_file),
+    )
+
+
 def _numbers(phone_numbers: str | Iterable[str]) -> list[str]:
     # A bare string is one entry (the gateway splits it on `,`), never its characters.
     return [phone_numbers] if isinstance(phone_numbers, str) else list(phone_numbers)
@@ -212,6 +235,10 @@ class SmsGatewayClient:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        api_key: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        client_cert_file: str | os.PathLike[str] | None = None,
+        client_key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         """
         Args:
@@ -226,11 +253,19 @@ class SmsGatewayClient:
             retry: Retries of `UNAVAILABLE` and stream reconnects.
             sleep: Waits between attempts (tests inject a recorder).
             rng: Draws the jitter (tests inject a seeded one).
+            api_key: The caller's key, sent as `authorization: Bearer <key>` with every call.
+            ca_file: PEM CA bundle that verifies the gateway's TLS certificate (turns TLS
+                on when `credentials` is not given).
+            client_cert_file, client_key_file: PEM client certificate and key (mTLS).
         """
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be > 0 or None")
         self._timeout = timeout
         self._metadata = tuple(metadata)
+        if api_key is not None:
+            self._metadata += (("authorization", f"Bearer {api_key}"),)
+        if credentials is None and (ca_file is not None or client_cert_file is not None):
+            credentials = tls_credentials(ca_file, client_cert_file, client_key_file)
         self._propagate_trace = propagate_trace
         self._retry = retry
         self._sleep = sleep

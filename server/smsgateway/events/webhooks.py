@@ -46,6 +46,7 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -312,12 +313,23 @@ class _PushHandler:
         return _ok(stream)
 
 
-async def _healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+def _healthz(serving: Callable[[], bool]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def healthz(_request: web.Request) -> web.Response:
+        # The same verdict as gRPC health: probes over plain HTTP (TLS on the gRPC
+        # port) must see a pod whose store is down as not ready.
+        if serving():
+            return web.json_response({"status": "ok"})
+        return web.json_response({"status": "not serving"}, status=503)
+
+    return healthz
 
 
-def build_webhook_app(ingestor: Ingestor, config: WebhookConfig) -> web.Application:
+def build_webhook_app(
+    ingestor: Ingestor, config: WebhookConfig, serving: Callable[[], bool] = lambda: True
+) -> web.Application:
     """The aiohttp application serving both push endpoints and GET /healthz.
+
+    `/healthz` answers 200 while `serving()` is true, else 503 (the gRPC health verdict).
 
     Whatever runner serves it gets, from the application itself: no access log
     (the path may hold the token), no draining of unread bodies, and
@@ -343,7 +355,7 @@ def build_webhook_app(ingestor: Ingestor, config: WebhookConfig) -> web.Applicat
         app.router.add_post(path, handler.handle)
         if config.callback_token is not None:
             app.router.add_post(path + "/{token}", handler.handle)
-    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/healthz", _healthz(serving))
     return app
 
 

@@ -14,7 +14,9 @@ rewrites one small field even for a send of 100,000 recipients.
   the cleanup, so `prune` has nothing to do and returns 0.
 * `record_outcome` queues; queued outcomes travel in the next script this process
   runs (a background flush, or any other operation, which applies them first), so
-  nothing this process reads is older than what it already knows.
+  nothing this process reads is older than what it already knows. Outcomes whose
+  script failed go back to the queue (bounded) and the flush retries them with
+  backoff, so a Redis restart does not lose the outcome of a send already answered.
 * With a `ReplicaWait`, `claim` and `update_call` return only once enough replicas
   have the write.
 """
@@ -22,6 +24,7 @@ rewrites one small field even for a send of 100,000 recipients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -101,6 +104,14 @@ return 1
 _Outcome = tuple[str, int, bytes]
 """(request_id, call index, outcome blob)"""
 
+_MAX_QUEUED_OUTCOMES = 100_000
+"""Outcomes kept for a retry while Redis is down; beyond that the oldest are dropped (their
+calls stay "in flight": reported unknown, never sent again)."""
+_RETRY_FIRST_SECONDS = 0.1
+_RETRY_MAX_SECONDS = 5.0
+_CLOSE_SECONDS = 5.0
+"""How long `close` keeps trying to write the queued outcomes."""
+
 
 class RedisIdempotencyStore:
     """`IdempotencyStore` on Redis: records keyed by request_id, live for `ttl_seconds`.
@@ -141,11 +152,23 @@ class RedisIdempotencyStore:
         """Nothing to create (scripts load on first use); idempotent."""
 
     async def close(self) -> None:
-        """Write the queued outcomes (best effort); the client stays open."""
-        if self._flusher is not None:
-            await self._flusher
-        if self._outcomes:
-            await self._flush()
+        """Write the queued outcomes, trying for at most `_CLOSE_SECONDS` (what is still not
+        written then stays "in flight"); the client stays open."""
+        if self._outcomes and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush())
+        flusher = self._flusher
+        if flusher is None:
+            return
+        done, _ = await asyncio.wait([flusher], timeout=_CLOSE_SECONDS)
+        if not done:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            log.error(
+                "%d send outcomes not recorded at shutdown (Redis unavailable); "
+                "those calls stay 'in flight'",
+                len(self._outcomes),
+            )
 
     async def _run(
         self,
@@ -178,6 +201,11 @@ class RedisIdempotencyStore:
             self._inflight[rid] = done
         try:
             return await script.run(self._client, keys, argv + args, wait=wait)
+        except StoreUnavailableError:
+            # The queued outcomes travel again (the flusher retries them until Redis
+            # answers); `own` is the caller's to retry or not.
+            self._requeue([o for o in outcomes if o is not own])
+            raise
         finally:
             done.set_result(None)
             for rid in carried:
@@ -230,14 +258,38 @@ class RedisIdempotencyStore:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
 
+    def _requeue(self, outcomes: list[_Outcome]) -> None:
+        """Put outcomes that were not written back in front of the queue (bounded), and
+        make sure the flusher retries them."""
+        if not outcomes:
+            return
+        self._outcomes[:0] = outcomes
+        excess = len(self._outcomes) - _MAX_QUEUED_OUTCOMES
+        if excess > 0:
+            del self._outcomes[:excess]
+            log.error("dropped %d unrecorded send outcomes; those calls stay 'in flight'", excess)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
     async def _flush(self) -> None:
+        """Write the queued outcomes; while Redis is unavailable, retry with backoff."""
+        pause = _RETRY_FIRST_SECONDS
         while self._outcomes:
             try:
                 await self._run(_APPLY, None, [])
             except StoreUnavailableError as exc:
-                log.warning("recording send outcomes failed; they stay 'in flight': %s", exc)
+                log.warning(
+                    "recording %d send outcomes failed; retrying in %.1f s: %s",
+                    len(self._outcomes),
+                    pause,
+                    exc,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _RETRY_MAX_SECONDS)
             except Exception:
                 log.exception("recording send outcomes failed; they stay 'in flight'")
+            else:
+                pause = _RETRY_FIRST_SECONDS
 
     async def prune(self) -> int:
         """Nothing to do: Redis expires the records itself; always 0."""

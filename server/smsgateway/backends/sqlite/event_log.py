@@ -21,7 +21,6 @@ from smsgateway.backends.sqlite.rows import (
     IsoCache,
     event_from_row,
     filter_sql,
-    json_list,
     last_cursor,
     utc,
 )
@@ -61,11 +60,9 @@ class SqliteEventLog:
         return await self._db.write(self._append_reports, list(reports), source, traceparent)
 
     def _existing_keys(self, conn: sqlite3.Connection, table: str, keys: list[str]) -> set[str]:
-        rows = conn.execute(
-            f"SELECT dedup_key FROM {table} WHERE dedup_key IN (SELECT value FROM json_each(?))",
-            (json_list(keys),),
-        )
-        return {r[0] for r in rows}
+        # Bound parameters, not json_each: keys are exact byte strings (json_each would
+        # cut a text at a NUL and miss a stored key).
+        return set(_select_in(conn, f"SELECT dedup_key FROM {table} WHERE dedup_key IN", keys))
 
     def _append_reports(
         self, reports: list[DeliveryReportIn], source: Source, traceparent: str
@@ -76,11 +73,12 @@ class SqliteEventLog:
         with self._db.transaction() as conn:
             seen = self._existing_keys(conn, "reports", [r.dedup_key() for r in reports])
             signs: dict[str, str] = dict(
-                conn.execute(
-                    "SELECT biz_id, sign FROM sends"
-                    " WHERE biz_id IN (SELECT value FROM json_each(?))",
-                    (json_list({r.biz_id for r in reports}),),
-                ).fetchall()
+                _select_in(
+                    conn,
+                    "SELECT biz_id, sign FROM sends WHERE biz_id IN",
+                    sorted({r.biz_id for r in reports}),
+                    row=lambda r: (r[0], r[1]),
+                )
             )
             new: list[DeliveryReportIn] = []
             rows: list[tuple[Any, ...]] = []
@@ -322,3 +320,22 @@ class SqliteEventLog:
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM sends WHERE sent_at < ?", (cutoff,))
             conn.execute("DELETE FROM dead_letters WHERE received_at < ?", (cutoff,))
+
+
+_IN_CHUNK: Final = 500
+"""Bound parameters per `IN (...)`: far below SQLite's limit (32766)."""
+
+
+def _select_in(
+    conn: sqlite3.Connection,
+    sql: str,
+    values: Sequence[str],
+    row: Callable[[sqlite3.Row], Any] = lambda r: r[0],
+) -> list[Any]:
+    """`sql (?, ?, ...)` over `values` in chunks; the rows of every chunk."""
+    out: list[Any] = []
+    for i in range(0, len(values), _IN_CHUNK):
+        chunk = values[i : i + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        out.extend(row(r) for r in conn.execute(f"{sql} ({marks})", chunk))
+    return out
