@@ -40,6 +40,7 @@ from smsgateway.observability import metrics
 from smsgateway.observability.balance import BalanceRefresher
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
+from smsgateway.security.setup import build_security
 from smsgateway.sending.service import SendService
 from smsgateway.store_monitor import StoreMonitor
 from smsgateway.upstream.client import ProviderClient, new_session
@@ -175,12 +176,16 @@ class App:
                 )
             )
 
+        security = build_security(s, backend.limits, provider_account=app_id)
+        await security.start()
+        stack.push_async_callback(security.stop)
         sends = SendService(
             client,
             backend.idempotency,
             backend.send_log,
             backend.suppressions,
             max_concurrent_calls=s.max_concurrent_calls,
+            limiter=security.limiter,
         )
         stack.push_async_callback(sends.close)
         events_api = EventsApi(
@@ -189,11 +194,15 @@ class App:
         )
 
         server = grpc.aio.server(
-            interceptors=[ObservabilityInterceptor()] if s.instrumentation else [],
+            interceptors=[
+                *([ObservabilityInterceptor()] if s.instrumentation else []),
+                *security.interceptors,
+            ],
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 ("grpc.keepalive_permit_without_calls", 1),
                 ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+                *security.grpc_options,
             ],
         )
         smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
@@ -203,9 +212,7 @@ class App:
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        grpc_port = server.add_insecure_port(f"{_grpc_host(s.bind_host)}:{s.grpc_port}")
-        if grpc_port == 0:
-            raise OSError(f"cannot bind the gRPC port {s.grpc_port}")
+        grpc_port = security.add_port(server, f"{_grpc_host(s.bind_host)}:{s.grpc_port}")
         await server.start()
 
         async def stop_grpc() -> None:

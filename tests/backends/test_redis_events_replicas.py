@@ -202,19 +202,6 @@ async def test_the_feed_delivers_another_replicas_append_within_a_second(
     redis_server: RedisServer, redis_prefix: str, clock: FakeClock, protocol: int
 ) -> None:
     client = redis.asyncio.Redis.from_url(redis_server.url, protocol=protocol)
-
-    async def dump() -> None:
-        await asyncio.sleep(8)
-        for t in asyncio.all_tasks():
-            print("TASK", t.get_name())
-            c: Any = t.get_coro()
-            while c is not None:
-                f = getattr(c, "cr_frame", None) or getattr(c, "ag_frame", None) or getattr(c, "gi_frame", None)
-                if f is not None:
-                    print("   ", f.f_code.co_filename.split("site-packages/")[-1], f.f_lineno, f.f_code.co_name)
-                c = getattr(c, "cr_await", None) or getattr(c, "gi_yieldfrom", None)
-
-    dumper = asyncio.create_task(dump())
     a = replica(redis_server.url, redis_prefix, clock, client=client)
     b = replica(redis_server.url, redis_prefix, clock)
     await b.events.append_reports([report(phone="13900000000")], Source.PUSH)  # before: not fed
@@ -256,7 +243,7 @@ async def test_cancelling_the_feed_is_prompt(pair: tuple[Replica, Replica]) -> N
     feed.cancel()
     async with asyncio.timeout(WAIT):
         await asyncio.gather(feed, return_exceptions=True)
-    assert loop.time() - started < 1.0
+    assert loop.time() - started < 1.5  # at most one BLOCK (1 s) after the cancel
 
 
 async def test_the_feed_recovers_by_itself_after_redis_restarts(
@@ -341,6 +328,25 @@ async def test_filtered_claims_on_two_replicas_skip_and_never_double_lease(
     assert sorted(holder) == [c for c in range(1, 601) if (c - 1) % 3 != 0]
     [info] = await b.groups.groups(Stream.REPORTS)
     assert info.position == 600 and info.pending == 400
+
+
+async def test_a_filtered_claim_scans_a_bounded_stretch_per_call(
+    redis_server: RedisServer, redis_prefix: str, clock: FakeClock
+) -> None:
+    a = replica(redis_server.url, redis_prefix, clock, scan_chunk=10, max_scan=30)
+    try:
+        batch = [report(phone=f"1{i:010d}", code="4") for i in range(95)]
+        await a.events.append_reports([*batch, report(phone="13900000000")], Source.PUSH)
+        f = ReportFilter(provider_codes=frozenset({"10000"}))
+        await a.groups.join_group(Stream.REPORTS, "g", 0, "codes=10000")
+        positions = []
+        for _ in range(3):
+            assert await a.groups.claim(Stream.REPORTS, "g", "m", 5, 30, f) == []
+            positions += [g.position for g in await a.groups.groups(Stream.REPORTS)]
+        assert positions == [30, 60, 90]
+        assert cursors(await a.groups.claim(Stream.REPORTS, "g", "m", 5, 30, f)) == [96]
+    finally:
+        await a.client.aclose()
 
 
 async def test_group_bound_delete_and_idle_expiry(
@@ -498,7 +504,7 @@ async def test_odd_text_round_trips_and_orders_like_tuples(pair: tuple[Replica, 
     for sign in signs:
         listed = await b.suppressions.list_suppressions(sign, (sign, "10"), 100)
         assert [(s.sign, s.phone_number) for s in listed] == [
-            (s, p) for s, p in expected if s == sign and p > "10"
+            (s, p) for s, p in expected if (s == sign or not sign) and (s, p) > (sign, "10")
         ]
         [one] = await b.suppressions.list_suppressions(sign, None, 1)
         assert one.reason == f"why {sign}|:"

@@ -159,6 +159,14 @@ class FakeGateway(smsgateway_pb2_grpc.SmsGatewayServicer):
             pb.GetBalanceResponse(balance="1234.50", fetch_time=ts(1_767_225_600)),
         )
 
+    async def GetSend(self, request, context):
+        default = pb.GetSendResponse(request_id=request.request_id)
+        return await self._answer("GetSend", request, context, default)
+
+    async def DeleteConsumerGroup(self, request, context):
+        default = pb.DeleteConsumerGroupResponse(deleted=request.consumer_group == "old")
+        return await self._answer("DeleteConsumerGroup", request, context, default)
+
     async def GetSendStatus(self, request, context):
         r = report(7, biz_id=request.biz_id, phone="13800000000")
         default = pb.GetSendStatusResponse(

@@ -157,26 +157,21 @@ async def test_deadline_exceeded_is_reported_not_retried(gateway):
 
 
 async def test_partial_send_is_exposed_on_the_error(gateway, status_factory):
-    partial = pb.SendSmsResponse(
+    partial = pb.SendFailure(
         request_id="r-1",
-        calls=[
-            pb.UpstreamCall(
-                index=0,
-                phone_numbers=["13800000000"],
-                biz_id="20260101000000000001",
-                outcome=pb.CALL_OUTCOME_ACCEPTED,
-            ),
-            pb.UpstreamCall(
-                index=1,
-                phone_numbers=["13800000001"],
-                outcome=pb.CALL_OUTCOME_REJECTED,
-                provider_code="10004",
-                message="余额不足",
-            ),
-        ],
+        call_count=2,
         recipient_count=2,
         accepted_count=1,
         failed_count=1,
+        first_failures=[
+            pb.FailedCall(
+                index=1,
+                outcome=pb.CALL_OUTCOME_REJECTED,
+                recipient_count=1,
+                provider_code="10004",
+                message="余额不足",
+            )
+        ],
     )
     gateway.fake.script["SendSms"] = [
         status_factory(
@@ -193,7 +188,11 @@ async def test_partial_send_is_exposed_on_the_error(gateway, status_factory):
     error = caught.value
     assert error.reason == "UPSTREAM_REJECTED" and error.domain == "smsgateway"
     assert error.metadata["provider_code"] == "10004"
-    assert error.partial_response == partial
+    assert error.send_failure == partial
+    # The request_id the client made before the first attempt, in the error.
+    (request,) = gateway.fake.of("SendSms")
+    assert error.request_id == request.request_id and request.request_id in str(error)
+    assert "call #1: REJECTED, 1 numbers (10004: 余额不足)" in error.render()
 
 
 async def test_balance_is_an_exact_decimal(gateway):

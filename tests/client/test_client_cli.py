@@ -127,57 +127,142 @@ async def test_send_violations_are_printed_one_per_line(gateway, run_cli, status
     )  # fmt: skip
     assert result.code == 1
     assert result.out == ""
+    (request,) = gateway.fake.of("SendSms")
     assert result.err.splitlines() == [
         "error: INVALID_ARGUMENT: invalid request: 2 violation(s) in phone_numbers",
         "  - phone_numbers[0]: '123' is not a valid phone number",
         "  - phone_numbers[2]: 'abc' is not a valid phone number",
+        f"  request_id: {request.request_id}",
     ]
 
 
 async def test_partial_send_prints_the_calls_that_went_out(gateway, run_cli, status_factory):
-    partial = pb.SendSmsResponse(
+    stored = pb.GetSendResponse(
         request_id="r-7",
         content="【Acme】Hi",
         calls=[
-            pb.UpstreamCall(
-                index=0,
-                phone_numbers=["13800000000"],
-                biz_id="20260101000000000009",
-                outcome=pb.CALL_OUTCOME_ACCEPTED,
-                provider_code="10000",
+            pb.SendCallStatus(
+                call=pb.UpstreamCall(
+                    index=0,
+                    phone_numbers=["13800000000"],
+                    biz_id="20260101000000000009",
+                    outcome=pb.CALL_OUTCOME_ACCEPTED,
+                    provider_code="10000",
+                ),
+                recipients=[
+                    pb.RecipientStatus(
+                        phone_number="13800000000", status=pb.DELIVERY_STATUS_PENDING
+                    )
+                ],
+                pending_count=1,
             ),
-            pb.UpstreamCall(
-                index=1,
-                phone_numbers=["13800000001"],
-                outcome=pb.CALL_OUTCOME_UNKNOWN,
-                message="no answer within 5s",
+            pb.SendCallStatus(
+                call=pb.UpstreamCall(
+                    index=1,
+                    phone_numbers=["13800000001"],
+                    outcome=pb.CALL_OUTCOME_UNKNOWN,
+                    message="no answer within 5s",
+                )
             ),
         ],
+        call_count=2,
         recipient_count=2,
         accepted_count=1,
         unknown_count=1,
         segments_per_message=1,
+    )
+    failure = pb.SendFailure(
+        request_id="r-7", call_count=2, recipient_count=2, accepted_count=1, unknown_count=1
     )
     gateway.fake.script["SendSms"] = [
         status_factory(
             grpc.StatusCode.UNKNOWN,
             "1 provider call has an unknown outcome",
             reason="UPSTREAM_OUTCOME_UNKNOWN",
-            extra=[partial],
+            metadata={"request_id": "r-7"},
+            extra=[failure],
         )
     ]
+    gateway.fake.script["GetSend"] = [stored]
     result = await run_cli(
         "--target", gateway.target, "send", "--to", "13800000000,13800000001",
+        "--sign", "Acme", "--content", "Hi", "--request-id", "r-7",
+    )  # fmt: skip
+    assert result.code == 1
+    # The whole result, read with GetSend: every call with its bizId, every recipient.
+    (lookup,) = gateway.fake.of("GetSend")
+    assert lookup.request_id == "r-7"
+    assert "#0  bizId 20260101000000000009  ACCEPTED  1 numbers" in result.out
+    assert "#1  bizId -  UNKNOWN  1 numbers  (-: no answer within 5s)" in result.out
+    assert "13800000000  20260101000000000009  PENDING" in result.out
+    assert "1 accepted, 0 failed, 1 unknown" in result.out
+    err = result.err.splitlines()
+    assert err[0] == (
+        "error: UNKNOWN: 1 provider call has an unknown outcome [UPSTREAM_OUTCOME_UNKNOWN]"
+    )
+    assert "  request_id: r-7" in err
+    assert "smsctl status --request-id r-7 shows every call" in err[-1]
+    assert len(gateway.fake.of("SendSms")) == 1  # an unknown outcome is never retried
+
+
+async def test_deadline_prints_the_request_id(gateway, run_cli):
+    gateway.fake.script["SendSms"] = [5.0]  # answers after the deadline
+    result = await run_cli(
+        "--target", gateway.target, "--timeout", "0.3", "send", "--to", "13800000000",
         "--sign", "Acme", "--content", "Hi",
     )  # fmt: skip
     assert result.code == 1
-    assert "#0  bizId 20260101000000000009  ACCEPTED  1 numbers" in result.out
-    assert "#1  bizId -  UNKNOWN  1 numbers  (-: no answer within 5s)" in result.out
-    assert "1 accepted, 0 failed, 1 unknown" in result.out
-    assert result.err.startswith(
-        "error: UNKNOWN: 1 provider call has an unknown outcome [UPSTREAM_OUTCOME_UNKNOWN]"
-    )
-    assert len(gateway.fake.of("SendSms")) == 1  # an unknown outcome is never retried
+    (request,) = gateway.fake.of("SendSms")
+    assert result.err.startswith("error: DEADLINE_EXCEEDED")
+    assert f"  request_id: {request.request_id}" in result.err.splitlines()
+    assert f"--request-id {request.request_id} resumes the send" in result.err
+
+
+async def test_status_by_request_id_prints_every_call(gateway, run_cli):
+    gateway.fake.script["GetSend"] = [
+        pb.GetSendResponse(
+            request_id="r-8",
+            calls=[
+                pb.SendCallStatus(
+                    call=pb.UpstreamCall(
+                        index=0,
+                        phone_numbers=["13800000000"],
+                        biz_id="20260101000000000010",
+                        outcome=pb.CALL_OUTCOME_ACCEPTED,
+                    ),
+                    recipients=[
+                        pb.RecipientStatus(
+                            phone_number="13800000000", status=pb.DELIVERY_STATUS_DELIVERED
+                        )
+                    ],
+                    delivered_count=1,
+                )
+            ],
+            call_count=1,
+            recipient_count=1,
+            accepted_count=1,
+            next_page_token="p2",
+        ),
+        pb.GetSendResponse(
+            request_id="r-8",
+            calls=[
+                pb.SendCallStatus(
+                    call=pb.UpstreamCall(
+                        index=1, phone_numbers=["13800000001"], outcome=pb.CALL_OUTCOME_NOT_SENT
+                    )
+                )
+            ],
+        ),
+    ]
+    result = await run_cli("--target", gateway.target, "status", "--request-id", "r-8")
+    assert result.code == 0, result.err
+    assert [r.page_token for r in gateway.fake.of("GetSend")] == ["", "p2"]
+    assert "#0  bizId 20260101000000000010  ACCEPTED  1 numbers  (1 delivered" in result.out
+    assert "#1  bizId -  NOT_SENT  1 numbers" in result.out
+    assert "13800000000  20260101000000000010  DELIVERED" in result.out
+
+    usage = await run_cli("--target", gateway.target, "status")
+    assert usage.code == 2 and "give a BIZID or --request-id" in usage.err
 
 
 async def test_send_retries_unavailable_with_the_same_request_id(

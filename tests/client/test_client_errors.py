@@ -12,13 +12,14 @@ from google.rpc import error_details_pb2, status_pb2
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway_client import GatewayError, RetryPolicy, SmsGatewayClient, Violation
+from smsgateway_client.errors import QuotaViolation
 
 
 async def _fail_with(gateway, status) -> GatewayError:
     gateway.fake.script["SendSms"] = [status]
     async with SmsGatewayClient(gateway.target, retry=RetryPolicy(max_attempts=1)) as client:
         with pytest.raises(GatewayError) as caught:
-            await client.send_sms(["13800000000", "12"], "Acme", "Hi")
+            await client.send_sms(["13800000000", "12"], "Acme", "Hi", request_id="r-test")
     return caught.value
 
 
@@ -47,6 +48,7 @@ async def test_bad_request_violations_are_decoded_and_rendered_one_per_line(
         "error: INVALID_ARGUMENT: invalid request: 2 violation(s) in phone_numbers, sign",
         "  - phone_numbers[1]: '12' is not a valid phone number",
         "  - sign: must be 1 to 20 characters",
+        "  request_id: r-test",  # every error of a send names it
     ]
     assert "phone_numbers[1]: '12' is not a valid phone number" in str(error)
 
@@ -70,6 +72,7 @@ async def test_error_info_and_retry_info_are_decoded(gateway, status_factory):
         "  endpoint: /sms/send",
         "  provider_code: 503",
         "  retry after 1.25s",
+        "  request_id: r-test",
     ]
     assert error.to_json() == {
         "code": "UNAVAILABLE",
@@ -77,12 +80,13 @@ async def test_error_info_and_retry_info_are_decoded(gateway, status_factory):
         "reason": "UPSTREAM_UNAVAILABLE",
         "domain": "smsgateway",
         "metadata": {"provider_code": "503", "endpoint": "/sms/send"},
+        "requestId": "r-test",
         "retryDelaySeconds": 1.25,
     }
 
 
-async def test_template_partial_response_and_unknown_details(gateway, status_factory):
-    partial = pb.SendTemplateSmsResponse(request_id="t-1", recipient_count=3, unknown_count=3)
+async def test_template_send_failure_and_unknown_details(gateway, status_factory):
+    partial = pb.SendFailure(request_id="t-1", call_count=1, recipient_count=3, unknown_count=3)
     debug = error_details_pb2.DebugInfo(detail="trace 42")
     error = await _fail_with(
         gateway,
@@ -93,9 +97,9 @@ async def test_template_partial_response_and_unknown_details(gateway, status_fac
             extra=[partial, debug],
         ),
     )
-    assert error.partial_response == partial
+    assert error.send_failure == partial
     assert len(error.other_details) == 1 and error.other_details[0].Is(debug.DESCRIPTOR)
-    assert "partial send t-1: 0 accepted, 0 failed, 3 unknown of 3" in error.render()
+    assert "partial send: 0 accepted, 0 failed, 3 unknown of 3 in 1 call(s)" in error.render()
 
 
 async def test_plain_status_without_details(gateway):
@@ -111,7 +115,7 @@ async def test_plain_status_without_details(gateway):
         "not you",
         "",
     )
-    assert error.render() == "error: PERMISSION_DENIED: not you"
+    assert error.render() == "error: PERMISSION_DENIED: not you\n  request_id: r-test"
 
 
 async def test_details_that_contradict_the_call_status_are_ignored(gateway):
@@ -145,7 +149,7 @@ async def test_statuses_built_by_the_server_error_table_decode(gateway):
         reason="INVALID_ARGUMENT",
         violations=[errors.FieldViolation("phone_numbers[0]", "too short")],
         retry_delay=0.5,
-        details=[pb.SendSmsResponse(request_id="r-9")],
+        details=[pb.SendFailure(request_id="r-9")],
         metadata={"k": "v"},
     )
     error = await _fail_with(gateway, api_error.to_status())
@@ -156,7 +160,7 @@ async def test_statuses_built_by_the_server_error_table_decode(gateway):
         {"k": "v"},
     )
     assert error.retry_delay == 0.5
-    assert error.partial_response is not None and error.partial_response.request_id == "r-9"
+    assert error.send_failure is not None and error.send_failure.request_id == "r-9"
 
 
 def test_gateway_error_pickles_with_all_fields():
@@ -168,9 +172,12 @@ def test_gateway_error_pickles_with_all_fields():
         metadata={"a": "b"},
         violations=[Violation("sign", "empty")],
         retry_delay=2.0,
-        partial_response=pb.SendSmsResponse(request_id="r"),
+        quota_violations=[QuotaViolation("caller:billing", "daily recipient quota")],
+        send_failure=pb.SendFailure(request_id="r"),
+        request_id="r",
     )
     copy = pickle.loads(pickle.dumps(error))
     assert copy.to_json() == error.to_json()
-    assert copy.partial_response == error.partial_response
+    assert copy.send_failure == error.send_failure
+    assert copy.quota_violations == error.quota_violations and copy.request_id == "r"
     assert repr(copy) == "GatewayError(INVALID_ARGUMENT, 'bad', reason='INVALID_ARGUMENT')"

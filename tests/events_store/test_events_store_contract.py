@@ -474,16 +474,17 @@ async def test_pruned_events_drop_their_leases(store: Backend, harness: Any) -> 
 
 async def test_sends_and_latest_reports(store: Backend) -> None:
     sent_at = datetime(2026, 1, 1, 4, 0, tzinfo=UTC)
-    batch = SentBatch("B1", ["13900000001", "13900000002"], "圆通快递", 3, sent_at)
+    batch = SentBatch("B1", ["13900000001", "13900000002"], "圆通快递", 3, sent_at, "billing")
     await store.send_log.record_sends([batch])
     got = await store.send_log.sent_batch("B1")
     assert got is not None
-    assert (got.biz_id, list(got.phone_numbers), got.sign, got.kind, got.sent_at) == (
+    assert (got.biz_id, list(got.phone_numbers), got.sign, got.kind, got.sent_at, got.caller) == (
         "B1",
         ["13900000001", "13900000002"],
         "圆通快递",
         3,
         sent_at,
+        "billing",
     )
     assert await store.send_log.sent_batch("nope") is None
     await store.events.append_reports([report("B1", "13900000001", "9", minute=1)], Source.PULL)

@@ -317,3 +317,25 @@ async def test_status_answers_who_sent_it(secure_gw: SecureGateway, keys: dict[s
         pb.GetSendStatusRequest(biz_id=biz_a), metadata=bearer(keys["admin"])
     )
     assert status.caller == "tenant_a"
+
+
+async def test_get_send_shows_a_send_only_to_callers_of_its_sign(
+    secure_gw: SecureGateway, keys: dict[str, str]
+) -> None:
+    stub = secure_gw.stub()
+    sent = await stub.SendSms(
+        send(SIGN_A, request_id="rid-tenant-a-1"), metadata=bearer(keys["tenant_a"])
+    )
+    request = pb.GetSendRequest(request_id=sent.request_id)
+    for caller in ("tenant_a", "admin", "anysign", "multi"):
+        got = await stub.GetSend(request, metadata=bearer(keys[caller]))
+        assert got.request_id == "rid-tenant-a-1", caller
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetSend(request, metadata=bearer(keys["tenant_b"]))
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await stub.GetSend(
+            pb.GetSendRequest(request_id="rid-nobody"), metadata=bearer(keys["tenant_b"])
+        )
+    # Indistinguishable from an id that does not exist.
+    assert caught.value.code() == unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    assert details_of(caught.value).reason == details_of(unknown.value).reason == "SEND_NOT_FOUND"

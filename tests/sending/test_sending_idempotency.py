@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio
 
 from smsgateway.backends.redis.connection import RedisSettings, connect
-from smsgateway.backends.redis.idempotency import RedisIdempotencyStore
+from smsgateway.backends.redis.idempotency import _TAKE, RedisIdempotencyStore
 from smsgateway.backends.redis.keys import RedisKeys
 from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore
 from smsgateway.sending.ports import IdempotencyStore
@@ -181,6 +181,103 @@ async def test_outcome_for_an_unknown_call_or_record_changes_nothing(
     assert record is not None and len(record.response.calls) == 1
     assert record.response.calls[0].outcome == pb.CALL_OUTCOME_NOT_SENT
     assert await store.get("nobody") is None
+
+
+def in_flight(index: int) -> pb.UpstreamCall:
+    return pb.UpstreamCall(index=index, outcome=pb.CALL_OUTCOME_UNKNOWN, message="in flight")
+
+
+async def test_take_call_takes_a_retryable_call_once_and_never_a_finished_one(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(6)) is None
+    # 0: not sent (as planned); 1: rejected; 2: accepted; 3: unknown; 4: not sent after a
+    # failure (a long message: a multi-byte length in the stored blob); 5: rejected with
+    # every string field set, so the outcome sits between other fields.
+    rejected = pb.UpstreamCall(
+        index=1, outcome=pb.CALL_OUTCOME_REJECTED, provider_code="10500", message="busy"
+    )
+    await store.update_call("r1", rejected)
+    await store.update_call("r1", accepted(2))
+    timeout = pb.UpstreamCall(index=3, outcome=pb.CALL_OUTCOME_UNKNOWN, message="timed out")
+    await store.update_call("r1", timeout)
+    failed = pb.UpstreamCall(index=4, outcome=pb.CALL_OUTCOME_NOT_SENT, message="x" * 300)
+    await store.update_call("r1", failed)
+    full = pb.UpstreamCall(
+        index=5,
+        outcome=pb.CALL_OUTCOME_REJECTED,
+        biz_id="7" * 20,
+        provider_code="10001",
+        message="参数错误",
+    )
+    await store.update_call("r1", full)
+
+    other = await open_store()  # another process sees the same record
+    taken = [await store.take_call("r1", in_flight(i)) for i in range(6)]
+    assert taken == [True, True, False, False, True, True]
+    again = [await other.take_call("r1", in_flight(i)) for i in range(6)]
+    assert again == [False] * 6
+    # No such call, no such record: nothing taken, nothing written.
+    assert not await store.take_call("r1", in_flight(9))
+    assert not await store.take_call("nobody", in_flight(0))
+    assert await store.get("nobody") is None
+
+    record = await other.get("r1")
+    assert record is not None
+    calls = record.response.calls
+    assert len(calls) == 6
+    assert [c.outcome for c in calls] == [pb.CALL_OUTCOME_UNKNOWN] * 2 + [
+        pb.CALL_OUTCOME_ACCEPTED,
+        pb.CALL_OUTCOME_UNKNOWN,
+        pb.CALL_OUTCOME_UNKNOWN,
+        pb.CALL_OUTCOME_UNKNOWN,
+    ]
+    assert [c.message for c in calls] == ["in flight"] * 2 + ["", "timed out"] + ["in flight"] * 2
+    assert calls[2].biz_id == "1" * 20  # the accepted call kept its bizId
+    assert list(calls[5].phone_numbers) == ["13800050000"]
+
+
+async def test_take_call_sees_the_outcomes_this_process_queued(open_store: OpenStore) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(2)) is None
+    store.record_outcome("r1", accepted(0))
+    store.record_outcome("r1", pb.UpstreamCall(index=1, outcome=pb.CALL_OUTCOME_NOT_SENT))
+    # Applied before the check, whether or not the background flush got there first.
+    assert not await store.take_call("r1", in_flight(0))
+    assert await store.take_call("r1", in_flight(1))
+
+
+async def test_concurrent_takers_on_two_stores_take_each_call_exactly_once(
+    open_store: OpenStore,
+) -> None:
+    first, second = await open_store(), await open_store()
+    assert await first.claim("r1", b"fp", planned(20)) is None
+    for index in range(20):
+        takers = [first, second] * 3  # three concurrent takers in each process
+        results = await asyncio.gather(*(t.take_call("r1", in_flight(index)) for t in takers))
+        assert sum(results) == 1, (index, results)
+    record = await second.get("r1")
+    assert record is not None
+    assert all(c.outcome == pb.CALL_OUTCOME_UNKNOWN for c in record.response.calls)
+
+
+async def test_a_take_retried_after_a_lost_reply_recognises_itself(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    client = connect(RedisSettings(url=redis_server.url))
+    store = RedisIdempotencyStore(client, RedisKeys(redis_prefix), ttl_seconds=60)
+    try:
+        assert await store.claim("r1", b"fp", planned(1)) is None
+        blob = in_flight(0).SerializeToString()
+        # The same script twice with one nonce is what the client's retry does when the
+        # first reply was lost; another nonce is another taker.
+        assert await store._run(_TAKE, "r1", [0, blob, "nonce-1"]) == 1
+        assert await store._run(_TAKE, "r1", [0, blob, "nonce-1"]) == 1
+        assert await store._run(_TAKE, "r1", [0, blob, "nonce-2"]) == 0
+    finally:
+        await store.close()
+        await client.aclose()
 
 
 async def test_concurrent_duplicates_on_many_replicas_execute_once(

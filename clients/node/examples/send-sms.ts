@@ -11,7 +11,18 @@
  */
 import { parseArgs } from "node:util";
 
+import { status } from "@grpc/grpc-js";
+
 import { DEFAULT_TARGET, GatewayError, SendSmsResponse, SmsGatewayClient, SmsKind } from "../src";
+
+// Codes after which some or all of a send may have gone out.
+const OUTCOME_IN_DOUBT = new Set([
+  status.DEADLINE_EXCEEDED,
+  status.UNAVAILABLE,
+  status.UNKNOWN,
+  status.CANCELLED,
+  status.INTERNAL,
+]);
 
 const KINDS: Record<string, SmsKind> = {
   "verification-code": SmsKind.SMS_KIND_VERIFICATION_CODE,
@@ -72,7 +83,8 @@ async function main(): Promise<number> {
   } catch (error) {
     const failure = GatewayError.from(error);
     process.stderr.write(failure.render() + "\n");
-    if (failure.requestId) {
+    if (failure.requestId && (failure.sendFailure || OUTCOME_IN_DOUBT.has(failure.code))) {
+      // Some of the send may have gone out: the same request_id finishes it, never twice.
       process.stderr.write(`  request_id: ${failure.requestId} (retry with --request-id to resume this send)\n`);
     }
     return 1;

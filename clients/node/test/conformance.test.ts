@@ -90,16 +90,22 @@ test("status: by bizId and by request_id", async () => {
   const phones = numbers(3, 2);
   const sent = await client.sendSms(send(phones), { timeoutMs: 30_000 });
   const bizId = sent.calls[0].bizId;
-  await eventually(15_000, "both recipients delivered", async () =>
-    (await client.getSendStatus(bizId, { timeoutMs: 10_000 })).deliveredCount === 2 ? true : undefined,
-  );
+  // The sandbox draws each report's outcome: wait until both have one.
+  const status = await eventually(15_000, "both recipients reported", async () => {
+    const s = await client.getSendStatus(bizId, { timeoutMs: 10_000 });
+    return s.totalCount === 2 && s.pendingCount === 0 ? s : undefined;
+  });
   const result = await client.getSend(sent.requestId, 0, { timeoutMs: 10_000 });
   assert.equal(result.header.callCount, 1);
   assert.equal(result.header.acceptedCount, 2);
   assert.equal(result.calls.length, 1);
   const call = result.calls[0];
   assert.equal(call.call?.bizId, bizId);
-  assert.equal(call.deliveredCount, 2);
+  assert.equal(call.pendingCount, 0);
+  assert.deepEqual(
+    call.recipients.map((r) => [r.phoneNumber, r.status]),
+    status.recipients.map((r) => [r.phoneNumber, r.status]),
+  );
   assert.deepEqual(
     call.recipients.map((r) => r.phoneNumber),
     phones,

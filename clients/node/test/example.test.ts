@@ -44,6 +44,23 @@ test("the example prints violations and the request_id", async () => {
   const lines = err.trimEnd().split("\n");
   assert.match(lines[0], /^error: INVALID_ARGUMENT: .* \(request_id [0-9a-f-]{36}\)$/);
   assert.match(lines[1], /^ {2}- phone_numbers\[0\]: /);
+  assert.equal(lines.length, 2); // nothing was sent: no hint to resume
+});
+
+test("the example names the request_id to resume a send that timed out", async () => {
+  await live.sandbox("/admin/faults", { latency_seconds: 1.5, paths: ["/sms/send"] });
+  let result;
+  try {
+    result = await run(
+      "--target", live.info.grpc_target, "--to", "13500000009", "--sign", "Acme", "--content", "x",
+      "--timeout", "0.3",
+    );
+  } finally {
+    await live.sandbox("/admin/faults", {});
+  }
+  assert.equal(result.code, 1);
+  const lines = result.err.trimEnd().split("\n");
+  assert.match(lines[0], /^error: DEADLINE_EXCEEDED: .* \(request_id [0-9a-f-]{36}\)$/);
   assert.match(lines[lines.length - 1], /^ {2}request_id: [0-9a-f-]{36} \(retry with --request-id/);
 });
 

@@ -24,7 +24,7 @@ from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-import aiohttp
+import grpc
 from google.protobuf import timestamp_pb2
 from google.protobuf.json_format import MessageToJson
 from google.protobuf.message import Message
@@ -59,6 +59,19 @@ _STATUS_CHOICES = tuple(
 _NUMBER_SEPARATORS = re.compile(r"[,，\r\n]+")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+log = logging.getLogger("smsctl")
+
+# Codes after which some or all of a send may have gone out.
+_OUTCOME_IN_DOUBT = frozenset(
+    {
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.INTERNAL,
+    }
+)
 
 Handler = Callable[[argparse.Namespace, "Output"], Awaitable[int]]
 
@@ -103,6 +116,17 @@ class Output:
             print(json.dumps({"error": error.to_json()}, ensure_ascii=False), file=self.err)
         else:
             print(error.render(), file=self.err)
+            if error.request_id and (
+                error.send_failure is not None or error.code in _OUTCOME_IN_DOUBT
+            ):
+                # The outcome of a send that failed or timed out is not lost: say how to
+                # learn it, and how to finish it without sending anything twice.
+                print(
+                    f"  smsctl status --request-id {error.request_id} shows every call; "
+                    f"the same command with --request-id {error.request_id} resumes the "
+                    "send (only what did not go out is sent)",
+                    file=self.err,
+                )
 
 
 def _enum(enum: Any, value: int, prefix: str) -> str:
@@ -298,16 +322,62 @@ def _recipients(args: argparse.Namespace) -> list[str]:
     return numbers
 
 
-async def _send_and_print(out: Output, send: Awaitable[Any]) -> int:
+async def _send_and_print(out: Output, client: SmsGatewayClient, send: Awaitable[Any]) -> int:
     try:
         response = await send
     except GatewayError as error:
-        # Which calls went out matters more than the error: print them first.
-        if error.partial_response is not None:
-            _print_send(out, error.partial_response)
+        # Which calls went out (their bizIds) matters more than the error: print them
+        # first. The error holds only counts; the gateway has the whole result.
+        if error.send_failure is not None and error.request_id:
+            try:
+                stored = await client.get_send(error.request_id)
+            except GatewayError as lookup:
+                log.warning("cannot read the result of the send: %s", lookup)
+            else:
+                _print_stored_send(out, stored)
         raise
     _print_send(out, response)
     return EXIT_OK
+
+
+def _print_stored_send(out: Output, r: pb.GetSendResponse) -> None:
+    """A send as stored (GetSend): one line per call, then one per recipient."""
+    if out.as_json:
+        out.message(r)
+        return
+    out.line(f"request {r.request_id}")
+    out.line(f"content {_quote(r.content)}")
+    rows: list[tuple[str, ...]] = []
+    for entry in r.calls:
+        call = entry.call
+        outcome = _enum(pb.CallOutcome, call.outcome, "CALL_OUTCOME_")
+        line = (
+            f"#{call.index}  bizId {call.biz_id or '-'}  {outcome}  "
+            f"{len(call.phone_numbers)} numbers"
+        )
+        if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
+            line += (
+                f"  ({entry.delivered_count} delivered, {entry.pending_count} pending, "
+                f"{entry.undelivered_count} not delivered)"
+            )
+        elif call.provider_code or call.message:
+            line += f"  ({call.provider_code or '-'}: {call.message})"
+        out.line(line)
+        rows.extend(
+            (
+                s.phone_number,
+                call.biz_id,
+                _enum(pb.DeliveryStatus, s.status, "DELIVERY_STATUS_"),
+                (s.report.provider_code if s.HasField("report") else "") or "-",
+            )
+            for s in entry.recipients
+        )
+    if rows:
+        _table(out, ("NUMBER", "BIZID", "STATUS", "CODE"), rows)
+    out.line(
+        f"total {r.recipient_count} recipients in {r.call_count} call(s): "
+        f"{r.accepted_count} accepted, {r.failed_count} failed, {r.unknown_count} unknown"
+    )
 
 
 async def cmd_send(args: argparse.Namespace, out: Output) -> int:
@@ -316,7 +386,7 @@ async def cmd_send(args: argparse.Namespace, out: Output) -> int:
         send = client.send_sms(
             numbers, args.sign, args.content, args.kind or "unspecified", args.request_id
         )
-        return await _send_and_print(out, send)
+        return await _send_and_print(out, client, send)
 
 
 async def cmd_send_template(args: argparse.Namespace, out: Output) -> int:
@@ -331,7 +401,7 @@ async def cmd_send_template(args: argparse.Namespace, out: Output) -> int:
             args.kind or "unspecified",
             args.request_id,
         )
-        return await _send_and_print(out, send)
+        return await _send_and_print(out, client, send)
 
 
 async def cmd_balance(args: argparse.Namespace, out: Output) -> int:
@@ -345,6 +415,12 @@ async def cmd_balance(args: argparse.Namespace, out: Output) -> int:
 
 
 async def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    if (args.biz_id is None) == (args.request_id is None):
+        raise UsageError("give a BIZID or --request-id (one of them)")
+    if args.request_id is not None:
+        async with _client(args) as client:
+            _print_stored_send(out, await client.get_send(args.request_id))
+        return EXIT_OK
     async with _client(args) as client:
         r = await client.get_send_status(args.biz_id)
     if out.as_json:
@@ -521,6 +597,12 @@ def _client(args: argparse.Namespace) -> SmsGatewayClient:
 async def _sandbox(
     args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None
 ) -> Any:
+    try:
+        import aiohttp
+    except ImportError:
+        raise SandboxError(
+            "the sandbox commands need aiohttp: pip install 'smsgateway-client[sandbox]'"
+        ) from None
     url = args.sandbox_url.rstrip("/") + path
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     try:
@@ -703,8 +785,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     leaf(commands, "balance", cmd_balance, "show the account balance")
 
-    p = leaf(commands, "status", cmd_status, "show the delivery status of one bizId")
-    p.add_argument("biz_id", metavar="BIZID")
+    p = leaf(
+        commands,
+        "status",
+        cmd_status,
+        "show the delivery status of one bizId, or of a whole send by its request_id",
+    )
+    p.add_argument("biz_id", metavar="BIZID", nargs="?")
+    p.add_argument("--request-id", help="every call and recipient of this send (GetSend)")
 
     watch = commands.add_parser("watch", help="stream delivery reports or uplinks as they come")
     watch_streams = watch.add_subparsers(dest="stream", metavar="STREAM", required=True)

@@ -2,8 +2,10 @@
 
 Every method raises `GatewayError` (never a raw `AioRpcError`). Unary calls that fail
 with `UNAVAILABLE` are retried with jittered exponential backoff inside one overall
-deadline; sends reuse their `request_id` on every attempt, so the gateway runs a
-retried send at most once (it sends only the provider calls that did not go out).
+deadline (the policy of clients/service_config.json); sends get their `request_id`
+before the first attempt and reuse it on every one, so the gateway runs a retried send
+at most once (it sends only the provider calls that did not go out), and every error of
+a send carries it (`GatewayError.request_id`).
 Streams reconnect after `UNAVAILABLE` and resume right after the last event they
 yielded (or, in a consumer group, from the group's position).
 """
@@ -18,21 +20,35 @@ import random
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
-from opentelemetry import propagate
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
+from .config import RetryPolicy, channel_options
 from .errors import GatewayError
+from .requests import (
+    KindLike,
+    StreamName,
+    _group,
+    _numbers,
+    _parse_stream,
+    _report_filter,
+    _stream_start,
+    parse_kind,
+    parse_status,
+    tls_credentials,
+)
+
+try:  # optional: the `tracing` extra
+    from opentelemetry import propagate
+except ImportError:  # pragma: no cover - exercised by the client-only install test
+    propagate = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +66,6 @@ __all__ = [
 #: Where the gateway listens by default (`make run`).
 DEFAULT_TARGET: Final = "localhost:50051"
 
-#: A kind of message: an `SmsKind` value or a name such as `"notice"`, `"verification-code"`.
-KindLike = int | str
-#: The event streams by short name, or an `EventStream` value.
-StreamName = Literal["reports", "uplinks"] | int
-
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 E = TypeVar("E")
@@ -62,158 +73,6 @@ E = TypeVar("E")
 # Responses to sends echo every recipient; 100,000 recipients exceed gRPC's 4 MiB default.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MAX_ACK_CURSORS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How unary calls are retried after `UNAVAILABLE`, and how streams reconnect."""
-
-    max_attempts: int = 4
-    """Attempts in all, the first included (1 disables retries and stream reconnects)."""
-    initial_backoff: float = 0.25
-    """Seconds before the second attempt, before jitter."""
-    max_backoff: float = 5.0
-    """Upper bound of one wait, before jitter."""
-    multiplier: float = 2.0
-    """Growth of the wait per attempt."""
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
-        if self.initial_backoff < 0 or self.max_backoff < self.initial_backoff:
-            raise ValueError("need 0 <= initial_backoff <= max_backoff")
-        if self.multiplier < 1:
-            raise ValueError("multiplier must be >= 1")
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """The wait after failed attempt number `attempt` (from 1): equal jitter, so
-        that clients failing together do not come back together, yet always wait."""
-        ceiling = min(self.max_backoff, self.initial_backoff * self.multiplier ** (attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-_KINDS: Final[Mapping[str, pb.SmsKind]] = {
-    "unspecified": pb.SMS_KIND_UNSPECIFIED,
-    "verification-code": pb.SMS_KIND_VERIFICATION_CODE,
-    "notice": pb.SMS_KIND_NOTICE,
-    "marketing": pb.SMS_KIND_MARKETING,
-}
-
-
-def _enum_key(name: str, prefix: str) -> str:
-    key = name.strip().lower().replace("_", "-")
-    return key.removeprefix(prefix)
-
-
-def parse_kind(kind: KindLike) -> pb.SmsKind:
-    """An `SmsKind` value from a value or a name (`notice`, `SMS_KIND_NOTICE`, ...)."""
-    if isinstance(kind, int):
-        if kind not in pb.SmsKind.values():
-            raise ValueError(f"unknown SmsKind value {kind}")
-        return cast(pb.SmsKind, kind)
-    key = _enum_key(kind, "sms-kind-")
-    if key not in _KINDS:
-        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(_KINDS)}")
-    return _KINDS[key]
-
-
-def parse_status(status: int | str) -> pb.DeliveryStatus:
-    """A `DeliveryStatus` value from a value or a name (`delivered`, `RATE_LIMITED`, ...)."""
-    if isinstance(status, int):
-        if status not in pb.DeliveryStatus.values():
-            raise ValueError(f"unknown DeliveryStatus value {status}")
-        return cast(pb.DeliveryStatus, status)
-    key = _enum_key(status, "delivery-status-")
-    for name, value in pb.DeliveryStatus.items():
-        if value and _enum_key(name, "delivery-status-") == key:
-            return cast(pb.DeliveryStatus, value)
-    raise ValueError(f"unknown delivery status {status!r}")
-
-
-def _parse_stream(stream: StreamName) -> pb.EventStream:
-    if stream == "reports":
-        return pb.EVENT_STREAM_DELIVERY_REPORTS
-    if stream == "uplinks":
-        return pb.EVENT_STREAM_UPLINKS
-    if isinstance(stream, int) and stream in pb.EventStream.values() and stream:
-        return cast(pb.EventStream, stream)
-    raise ValueError(f"unknown stream {stream!r}; expected 'reports' or 'uplinks'")
-
-
-def tls_credentials(
-    ca_file: str | os.PathLike[str] | None = None,
-    client_cert_file: str | os.PathLike[str] | None = None,
-    client_key_file: str | os.PathLike[str] | None = None,
-) -> grpc.ChannelCredentials:
-    """TLS credentials from PEM files: the CA that signs the gateway's certificate (None:
-    the system's roots) and, for mTLS, a client certificate with its key."""
-    if (client_cert_file is None) != (client_key_file is None):
-        raise ValueError("client_cert_file and client_key_file go together")
-
-    def read(path: str | os.PathLike[str] | None) -> bytes | None:
-        return None if path is None else Path(path).read_bytes()
-
-    return grpc.ssl_channel_credentials(
-        root_certificates=read(ca_file),
-        private_key=read(client_key_file),
-        certificate_chain=read(client_cert_file),
-    )
-
-
-def _numbers(phone_numbers: str | Iterable[str]) -> list[str]:
-    # A bare string is one entry (the gateway splits it on `,`), never its characters.
-    return [phone_numbers] if isinstance(phone_numbers, str) else list(phone_numbers)
-
-
-def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    if value.tzinfo is None:
-        raise ValueError("start_time must be timezone-aware")
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
-def _duration(value: float | timedelta) -> duration_pb2.Duration:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    d = duration_pb2.Duration()
-    d.FromNanoseconds(round(seconds * 1e9))
-    return d
-
-
-def _stream_start(
-    start: int | str | None, after_cursor: int | None, start_time: datetime | None
-) -> pb.StreamStart | None:
-    given = [x for x in (start, after_cursor, start_time) if x is not None]
-    if len(given) > 1:
-        raise ValueError("give at most one of start, after_cursor, start_time")
-    if after_cursor is not None:
-        return pb.StreamStart(after_cursor=after_cursor)
-    if start_time is not None:
-        return pb.StreamStart(start_time=_timestamp(start_time))
-    if start is None:
-        return None
-    if isinstance(start, str):
-        key = _enum_key(start, "start-position-")
-        positions = {"latest": pb.START_POSITION_LATEST, "earliest": pb.START_POSITION_EARLIEST}
-        if key not in positions:
-            raise ValueError(f"unknown start {start!r}; expected 'latest' or 'earliest'")
-        return pb.StreamStart(position=positions[key])
-    if start not in pb.StartPosition.values():
-        raise ValueError(f"unknown StartPosition value {start}")
-    return pb.StreamStart(position=cast(pb.StartPosition, start))
-
-
-def _group(
-    group: str | None, ack_deadline: float | timedelta | None, max_outstanding: int | None
-) -> pb.ConsumerGroupOptions | None:
-    if group is None:
-        if ack_deadline is not None or max_outstanding is not None:
-            raise ValueError("ack_deadline and max_outstanding need a consumer group")
-        return None
-    options = pb.ConsumerGroupOptions(name=group, max_outstanding=max_outstanding or 0)
-    if ack_deadline is not None:
-        options.ack_deadline.CopyFrom(_duration(ack_deadline))
-    return options
 
 
 class SmsGatewayClient:
@@ -232,7 +91,7 @@ class SmsGatewayClient:
         credentials: grpc.ChannelCredentials | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         propagate_trace: bool = True,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         api_key: str | None = None,
@@ -250,7 +109,8 @@ class SmsGatewayClient:
             metadata: Sent with every call (for example an authorization header).
             propagate_trace: Send the current OpenTelemetry context (W3C `traceparent`)
                 with every call, so the gateway's spans join the caller's trace.
-            retry: Retries of `UNAVAILABLE` and stream reconnects.
+            retry: Retries of `UNAVAILABLE` and stream reconnects (default: the policy
+                of service_config.json).
             sleep: Waits between attempts (tests inject a recorder).
             rng: Draws the jitter (tests inject a seeded one).
             api_key: The caller's key, sent as `authorization: Bearer <key>` with every call.
@@ -267,15 +127,12 @@ class SmsGatewayClient:
         if credentials is None and (ca_file is not None or client_cert_file is not None):
             credentials = tls_credentials(ca_file, client_cert_file, client_key_file)
         self._propagate_trace = propagate_trace
-        self._retry = retry
+        self._retry = retry or RetryPolicy.from_service_config()
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._owns_channel = channel is None
         if channel is None:
-            options = [
-                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
-            ]
+            options = channel_options(_MAX_MESSAGE_BYTES)
             if credentials is None:
                 channel = grpc.aio.insecure_channel(target, options=options)
             else:
@@ -313,7 +170,9 @@ class SmsGatewayClient:
 
         Without `request_id` a UUID4 is generated, so that this client's own retries are
         safe; pass your own to make retries across processes safe too. A send where some
-        provider calls failed raises `GatewayError` with `.partial_response` set.
+        provider calls failed raises `GatewayError` with `.send_failure` set (counts and
+        the first failures; `get_send(error.request_id)` has every call). Every error
+        carries the request_id, `DEADLINE_EXCEEDED` included.
         """
         request = pb.SendSmsRequest(
             phone_numbers=_numbers(phone_numbers),
@@ -372,6 +231,27 @@ class SmsGatewayClient:
     async def get_send_status(self, biz_id: str) -> pb.GetSendStatusResponse:
         """The status of every recipient of one provider call."""
         return await self._unary(self._stub.GetSendStatus, pb.GetSendStatusRequest(biz_id=biz_id))
+
+    async def get_send(self, request_id: str, *, page_size: int = 0) -> pb.GetSendResponse:
+        """The whole stored result of one send: every page read into one response (every
+        call, its bizId and outcome, and the delivery status of every recipient)."""
+        request = pb.GetSendRequest(request_id=request_id, page_size=page_size)
+        whole: pb.GetSendResponse | None = None
+        async for page in self._pages(self._stub.GetSend, request):
+            if whole is None:
+                whole = page
+            else:
+                whole.calls.extend(page.calls)
+        assert whole is not None
+        whole.next_page_token = ""
+        return whole
+
+    async def delete_consumer_group(self, stream: StreamName, group: str) -> bool:
+        """Delete a consumer group (its position and unacknowledged events); False when
+        there was none."""
+        request = pb.DeleteConsumerGroupRequest(stream=_parse_stream(stream), consumer_group=group)
+        response = await self._unary(self._stub.DeleteConsumerGroup, request)
+        return bool(response.deleted)
 
     # -- stored events -----------------------------------------------------------------
 
@@ -514,7 +394,8 @@ class SmsGatewayClient:
         if not self._propagate_trace:
             return self._metadata
         carrier: dict[str, str] = {}
-        propagate.inject(carrier)  # nothing without an active span
+        if propagate is not None:
+            propagate.inject(carrier)  # nothing without an active span
         return self._metadata + tuple(carrier.items()) if carrier else self._metadata
 
     def _next_delay(
@@ -536,7 +417,9 @@ class SmsGatewayClient:
             try:
                 return await method(request, timeout=remaining, metadata=self._call_metadata())
             except grpc.aio.AioRpcError as exc:
-                error = GatewayError.from_rpc_error(exc)
+                error = GatewayError.from_rpc_error(
+                    exc, request_id=getattr(request, "request_id", "")
+                )
                 delay = self._next_delay(error, attempt, deadline)
                 if delay is None:
                     raise error from exc
@@ -604,20 +487,6 @@ class SmsGatewayClient:
             )
             await self._sleep(delay)
             attempt += 1
-
-
-def _report_filter(
-    biz_ids: Iterable[str],
-    phone_numbers: Iterable[str],
-    sign: str,
-    statuses: Iterable[int | str],
-) -> pb.DeliveryReportFilter:
-    return pb.DeliveryReportFilter(
-        biz_ids=list(biz_ids),
-        phone_numbers=list(phone_numbers),
-        sign=sign,
-        statuses=[parse_status(s) for s in statuses],
-    )
 
 
 def _rpc_name(request: Any) -> str:

@@ -3,8 +3,9 @@
 The gateway answers every failure with a rich status (see the proto's error table):
 `BadRequest` violations for bad input, `ErrorInfo` (domain `smsgateway`, an
 UPPER_SNAKE reason, metadata such as `provider_code` or `oldest_cursor`),
-`RetryInfo` when waiting helps, and, for a send where some provider calls failed,
-the partial `SendSmsResponse`/`SendTemplateSmsResponse` saying which calls went out.
+`RetryInfo` when waiting helps, `QuotaFailure` when a quota is spent, and, for a send
+where some provider calls failed, a `SendFailure` (counts and the first failed calls;
+`SmsGatewayClient.get_send(request_id)` has every call).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.json_format import MessageToDict
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status
 
@@ -26,6 +28,16 @@ log = logging.getLogger(__name__)
 
 #: The `ErrorInfo.domain` of errors raised by the gateway itself.
 DOMAIN = "smsgateway"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaViolation:
+    """One exhausted quota (a `google.rpc.QuotaFailure` entry)."""
+
+    subject: str
+    """What the quota is of, e.g. `caller:billing`."""
+    description: str
+    """Which quota, and how it was exceeded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +64,9 @@ class GatewayError(Exception):
     metadata: Mapping[str, str]
     violations: tuple[Violation, ...]
     retry_delay: float | None
-    partial_response: pb.SendSmsResponse | pb.SendTemplateSmsResponse | None
+    quota_violations: tuple[QuotaViolation, ...]
+    send_failure: pb.SendFailure | None
+    request_id: str
     other_details: tuple[any_pb2.Any, ...]
 
     def __init__(
@@ -65,7 +79,9 @@ class GatewayError(Exception):
         metadata: Mapping[str, str] | None = None,
         violations: Sequence[Violation] = (),
         retry_delay: float | None = None,
-        partial_response: pb.SendSmsResponse | pb.SendTemplateSmsResponse | None = None,
+        quota_violations: Sequence[QuotaViolation] = (),
+        send_failure: pb.SendFailure | None = None,
+        request_id: str = "",
         other_details: Sequence[any_pb2.Any] = (),
     ) -> None:
         super().__init__(code, message)
@@ -83,8 +99,14 @@ class GatewayError(Exception):
         """`BadRequest` field violations, one per problem."""
         self.retry_delay = retry_delay
         """`RetryInfo.retry_delay` in seconds when the server says waiting helps."""
-        self.partial_response = partial_response
-        """For a send with failed provider calls: which calls went out, with their bizIds."""
+        self.quota_violations = tuple(quota_violations)
+        """`QuotaFailure` violations (`RESOURCE_EXHAUSTED`)."""
+        self.send_failure = send_failure
+        """For a send with failed provider calls: the counts and the first failed calls
+        (`get_send(request_id)` has every call, with its bizId)."""
+        self.request_id = request_id or self.metadata.get("request_id", "")
+        """The request_id of the send this error belongs to ("" for other calls), whatever
+        the code, `DEADLINE_EXCEEDED` included: retry with it, or ask `get_send`."""
         self.other_details = tuple(other_details)
         """Status details this client does not decode, still packed."""
 
@@ -102,6 +124,8 @@ class GatewayError(Exception):
         text = self._headline()
         if self.violations:
             text += "; " + "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        if self.request_id:
+            text += f" (request_id {self.request_id})"
         return text
 
     def __repr__(self) -> str:
@@ -118,7 +142,9 @@ class GatewayError(Exception):
             "metadata": dict(self.metadata),
             "violations": self.violations,
             "retry_delay": self.retry_delay,
-            "partial_response": self.partial_response,
+            "quota_violations": self.quota_violations,
+            "send_failure": self.send_failure,
+            "request_id": self.request_id,
             "other_details": self.other_details,
         }
 
@@ -126,15 +152,27 @@ class GatewayError(Exception):
         """A multi-line text for people: the status, then one line per violation and detail."""
         lines = [f"error: {self._headline()}"]
         lines.extend(f"  - {v.field}: {v.description}" for v in self.violations)
-        lines.extend(f"  {key}: {value}" for key, value in sorted(self.metadata.items()))
+        lines.extend(f"  quota {q.subject}: {q.description}" for q in self.quota_violations)
+        lines.extend(
+            f"  {key}: {value}"
+            for key, value in sorted(self.metadata.items())
+            if key != "request_id"
+        )
         if self.retry_delay is not None:
             lines.append(f"  retry after {self.retry_delay:g}s")
-        if self.partial_response is not None:
-            r = self.partial_response
+        if self.send_failure is not None:
+            f = self.send_failure
             lines.append(
-                f"  partial send {r.request_id}: {r.accepted_count} accepted, "
-                f"{r.failed_count} failed, {r.unknown_count} unknown of {r.recipient_count}"
+                f"  partial send: {f.accepted_count} accepted, {f.failed_count} failed, "
+                f"{f.unknown_count} unknown of {f.recipient_count} in {f.call_count} call(s)"
             )
+            lines.extend(
+                f"  call #{c.index}: {_outcome(c.outcome)}, {c.recipient_count} numbers"
+                f" ({c.provider_code or '-'}: {c.message})"
+                for c in f.first_failures
+            )
+        if self.request_id:
+            lines.append(f"  request_id: {self.request_id}")
         return "\n".join(lines)
 
     def _headline(self) -> str:
@@ -157,11 +195,22 @@ class GatewayError(Exception):
             ]
         if self.retry_delay is not None:
             out["retryDelaySeconds"] = self.retry_delay
+        if self.quota_violations:
+            out["quotaViolations"] = [
+                {"subject": q.subject, "description": q.description} for q in self.quota_violations
+            ]
+        if self.send_failure is not None:
+            out["sendFailure"] = MessageToDict(self.send_failure)
+        if self.request_id:
+            out["requestId"] = self.request_id
         return out
 
     @classmethod
-    def from_rpc_error(cls, error: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
-        """Decode a failed call: its code, message and `google.rpc.Status` details."""
+    def from_rpc_error(
+        cls, error: grpc.aio.AioRpcError | grpc.RpcError, *, request_id: str = ""
+    ) -> GatewayError:
+        """Decode a failed call: its code, message and `google.rpc.Status` details.
+        `request_id` is the send's, when the call was one."""
         code = error.code()
         message = error.details() or ""
         try:
@@ -172,12 +221,16 @@ class GatewayError(Exception):
             log.warning("status details do not match the call's status; ignoring them")
             status = None
         if status is None:
-            return cls(code, message)
-        return cls.from_status(status, code=code)
+            return cls(code, message, request_id=request_id)
+        return cls.from_status(status, code=code, request_id=request_id)
 
     @classmethod
     def from_status(
-        cls, status: status_pb2.Status, *, code: grpc.StatusCode | None = None
+        cls,
+        status: status_pb2.Status,
+        *,
+        code: grpc.StatusCode | None = None,
+        request_id: str = "",
     ) -> GatewayError:
         """Decode a `google.rpc.Status` message."""
         if code is None:
@@ -198,17 +251,33 @@ class GatewayError(Exception):
                 retry = error_details_pb2.RetryInfo()
                 detail.Unpack(retry)
                 fields["retry_delay"] = retry.retry_delay.ToNanoseconds() / 1e9
-            elif detail.Is(pb.SendSmsResponse.DESCRIPTOR):
-                partial = pb.SendSmsResponse()
-                detail.Unpack(partial)
-                fields["partial_response"] = partial
-            elif detail.Is(pb.SendTemplateSmsResponse.DESCRIPTOR):
-                partial_template = pb.SendTemplateSmsResponse()
-                detail.Unpack(partial_template)
-                fields["partial_response"] = partial_template
+            elif detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+                quota = error_details_pb2.QuotaFailure()
+                detail.Unpack(quota)
+                fields["quota_violations"] = [
+                    QuotaViolation(v.subject, v.description) for v in quota.violations
+                ]
+            elif detail.Is(pb.SendFailure.DESCRIPTOR):
+                failure = pb.SendFailure()
+                detail.Unpack(failure)
+                fields["send_failure"] = failure
             else:
                 others.append(detail)
-        return cls(code, status.message, violations=violations, other_details=others, **fields)
+        return cls(
+            code,
+            status.message,
+            violations=violations,
+            other_details=others,
+            request_id=request_id,
+            **fields,
+        )
+
+
+def _outcome(value: int) -> str:
+    try:
+        return str(pb.CallOutcome.Name(value)).removeprefix("CALL_OUTCOME_")
+    except ValueError:
+        return str(value)
 
 
 def _code_of(number: int) -> grpc.StatusCode:

@@ -12,7 +12,7 @@ from typing import Any, TypeAlias, TypeVar
 import grpc
 from google.protobuf import timestamp_pb2
 
-from smsgateway.api.errors import ApiError, handle_errors, send_failed
+from smsgateway.api.errors import ApiError, handle_errors, not_found, send_failed
 from smsgateway.api.events_api import EventsApi
 from smsgateway.api.sends_api import SendsApi
 from smsgateway.api.validation import plan_send, plan_template_send
@@ -27,10 +27,11 @@ from smsgateway.sending.service import (
     SendService,
 )
 from smsgateway.upstream.client import ProviderClient
+from smsgateway.v1 import error_reason_pb2, smsgateway_pb2_grpc
 from smsgateway.v1 import smsgateway_pb2 as pb
-from smsgateway.v1 import smsgateway_pb2_grpc
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+Reason = error_reason_pb2.ErrorReason
 
 
 def deadline_of(context: Context) -> float | None:
@@ -58,6 +59,15 @@ def _as_caller(plan: SendPlan, caller: Caller) -> SendPlan:
         return dataclasses.replace(plan, caller=caller.name)
     fingerprint = hashlib.sha256(plan.fingerprint + b"\0caller:" + caller.name.encode()).digest()
     return dataclasses.replace(plan, caller=caller.name, fingerprint=fingerprint)
+
+
+def _sign_of(content: str) -> str:
+    """The sign of a send from its content as sent (`【sign】...`)."""
+    if content.startswith("【"):
+        end = content.find("】")
+        if end > 0:
+            return content[1:end]
+    return ""
 
 
 def _outcome(exc: BaseException) -> tuple[str, str]:
@@ -91,7 +101,21 @@ class SmsGatewayServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignor
         self.ListSuppressions = events.list_suppressions
         self.AddSuppression = events.add_suppression
         self.RemoveSuppression = events.remove_suppression
-        self.GetSend = SendsApi(sends).get_send
+        self._get_send = SendsApi(sends).get_send
+
+    @handle_errors
+    async def GetSend(self, request: pb.GetSendRequest, context: Context) -> pb.GetSendResponse:
+        """GetSend, for callers of the send's sign only (others: the unknown id's NOT_FOUND)."""
+        response = await self._get_send(request, context)
+        caller = current_caller()
+        if not caller.may_use_sign(_sign_of(response.content)):
+            raise not_found(
+                f"no send with request_id {request.request_id!r} (unknown, or older than the "
+                "idempotency TTL)",
+                Reason.SEND_NOT_FOUND,
+                {"request_id": request.request_id},
+            )
+        return response
 
     @handle_errors
     async def SendSms(self, request: pb.SendSmsRequest, context: Context) -> pb.SendSmsResponse:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from smsgateway.events.ports import ConsumerGroups, DeadLetters, EventFeed, EventLog
 from smsgateway.leadership import LeaseStore
+from smsgateway.security.ports import LimitStore
 from smsgateway.sending.ports import IdempotencyStore, SendLog, Suppressions
 from smsgateway.upstream.ports import TokenStore
 
@@ -44,6 +45,8 @@ class Backend:
     idempotency: IdempotencyStore
     tokens: TokenStore
     leases: LeaseStore
+    limits: LimitStore
+    """Rate limits, quotas and per-number windows (shared across replicas on Redis)."""
     check: Callable[[], Awaitable[None]]
     """Raises `StoreUnavailableError` (with a clear message) when the store is unusable."""
     close: Callable[[], Awaitable[None]]

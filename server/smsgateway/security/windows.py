@@ -8,7 +8,11 @@ from typing import Final
 
 from smsgateway.security.ports import Window
 
-DEFAULT_VERIFICATION_WINDOWS: Final = (Window(1, 60.0), Window(5, 3600.0), Window(10, 86400.0))
+DEFAULT_VERIFICATION_WINDOWS: Final[tuple[Window, ...]] = (
+    Window(1, 60.0),
+    Window(5, 3600.0),
+    Window(10, 86400.0),
+)
 """1 per 60 s, 5 per hour, 10 per day."""
 DEFAULT_VERIFICATION_WINDOWS_TEXT: Final = "1/60s,5/1h,10/1d"
 MAX_WINDOWS: Final = 8

@@ -28,10 +28,11 @@ class SendRecord:
 class IdempotencyStore(Protocol):
     """Records of sends by request_id (AIP-155), kept for a TTL.
 
-    A provider call is recorded as `CALL_OUTCOME_UNKNOWN` (in flight) by `claim`
-    *before* it is made and rewritten with its real outcome after; a record whose
-    writer died therefore says "unknown" and a retry never repeats that call.
-    The claim is atomic across every process sharing the store.
+    A provider call is recorded as `CALL_OUTCOME_UNKNOWN` (in flight) *before* it is
+    made (by `claim`, or by `take_call`) and rewritten with its real outcome after; a
+    record whose writer died therefore says "unknown" and a retry never repeats that
+    call. `claim` and `take_call` are atomic across every process sharing the store,
+    so no two processes ever send the same call.
     """
 
     async def open(self) -> None:
@@ -58,6 +59,18 @@ class IdempotencyStore(Protocol):
 
     async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record one call's state; durable when this returns."""
+        ...
+
+    async def take_call(self, request_id: str, call: pb.UpstreamCall) -> bool:
+        """Mark one call in flight for this caller, atomically with the check that it is free.
+
+        Writes `call` as given (the caller set it to `CALL_OUTCOME_UNKNOWN`, "in flight")
+        only if its stored outcome is `CALL_OUTCOME_NOT_SENT` or `CALL_OUTCOME_REJECTED`.
+        Returns True when this caller took the call (it is now the only one that may send
+        it), False when another process took it first, or it is accepted or unknown
+        already, or the record or call does not exist (nothing written). Atomic across
+        every process sharing the store; durable when it returns True.
+        """
         ...
 
     def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:

@@ -206,12 +206,11 @@ class SendService:
                 raise RequestIdConflictError(plan.request_id)
             response = record.response
             if _in_flight(response):
-                # Another replica runs this request_id now: once its calls landed, its
-                # answer is this one's (as for a duplicate of a send running here).
+                # Another replica runs this request_id now: wait until its calls landed.
+                # A record with nothing in flight may still have calls that replica is
+                # about to make (it sends them one by one): what is left goes through
+                # `take_call` below, so each is sent once, by whoever takes it first.
                 response = await self._landed(plan.request_id, response, deadline)
-                if not _in_flight(response):
-                    metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
-                    return _finish(_replayed(response))
             pending, marked = [c for c in response.calls if c.outcome in _RETRYABLE], set()
             if not pending:
                 metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
@@ -219,10 +218,13 @@ class SendService:
 
         limit = asyncio.Semaphore(self._max_concurrent_calls)
         accepted: list[SentBatch] = []
+        skipped: set[int] = set()
 
         async def run(call: pb.UpstreamCall) -> None:
             async with limit:
-                await self._call(plan, call, deadline, recorded=call.index in marked)
+                if not await self._call(plan, call, deadline, recorded=call.index in marked):
+                    skipped.add(call.index)
+                    return
             if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
                 accepted.append(
                     SentBatch(
@@ -237,7 +239,14 @@ class SendService:
 
         await asyncio.gather(*(run(call) for call in pending))
         self._sent_log.add(accepted)
-        self._count(plan, pending)
+        self._count(plan, [c for c in pending if c.index not in skipped])
+        if skipped:
+            # Another process sends some of these calls: answer from the record once they
+            # landed, not from this process's partial view (where they read "in flight").
+            response = await self._landed(plan.request_id, response, deadline)
+            if len(skipped) == len(pending):  # this process sent nothing: a replay
+                metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
+                response = _replayed(response)
         return _finish(response)
 
     async def _landed(
@@ -298,18 +307,23 @@ class SendService:
 
     async def _call(
         self, plan: SendPlan, call: pb.UpstreamCall, deadline: float | None, *, recorded: bool
-    ) -> None:
+    ) -> bool:
+        """Make one provider call and record its outcome; True when this process ran it
+        (`call` holds its outcome), False when another process had taken it (nothing
+        sent; `call` stays "in flight" here, the store has the taker's outcome)."""
         if self._limiter is not None and not await self._limiter.provider_slot(deadline):
             call.outcome = pb.CALL_OUTCOME_NOT_SENT
             call.message = "not sent: no slot under the provider ceiling before the deadline"
             if recorded:  # recorded "in flight" with the claim: record that it never left
                 self._idempotency.record_outcome(plan.request_id, call)
-            return
+            return True
         # Durably "unknown" before the request leaves: a crash from here on
-        # must never lead to sending this call again.
+        # must never lead to sending this call again. Taken only while no other
+        # process has taken it (a duplicate or retry on another replica).
         if not recorded:
             _mark_in_flight(call)
-            await self._idempotency.update_call(plan.request_id, call)
+            if not await self._idempotency.take_call(plan.request_id, call):
+                return False
         try:
             if plan.template_id is not None:
                 receipt = await self._client.send_template(
@@ -356,6 +370,7 @@ class SendService:
                 _OUTCOME_LABELS[call.outcome],
                 call.message,
             )
+        return True
 
     @staticmethod
     def _count(plan: SendPlan, calls: Sequence[pb.UpstreamCall]) -> None:

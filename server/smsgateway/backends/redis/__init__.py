@@ -35,6 +35,7 @@ from smsgateway.backends.redis.groups import RedisConsumerGroups
 from smsgateway.backends.redis.idempotency import RedisIdempotencyStore
 from smsgateway.backends.redis.keys import RedisKeys
 from smsgateway.backends.redis.leases import RedisLeaseStore
+from smsgateway.backends.redis.limits import RedisLimitStore
 from smsgateway.backends.redis.send_log import RedisSendLog
 from smsgateway.backends.redis.suppressions import RedisSuppressions
 from smsgateway.backends.redis.tokens import RedisTokenStore
@@ -126,6 +127,7 @@ async def open_backend(options: RedisOptions, *, clock: Callable[[], float] = ti
         idempotency=idempotency,
         tokens=RedisTokenStore(client, keys),
         leases=RedisLeaseStore(client, keys),
+        limits=RedisLimitStore(client, keys),
         check=check,
         close=close,
     )

@@ -188,7 +188,7 @@ def opt_out_reason(content: str) -> str:
 def send_record(batch: SentBatch) -> bytes:
     sign = enc(batch.sign)
     rest = json.dumps(
-        [batch.kind, num(batch.sent_at.timestamp()), ",".join(batch.phone_numbers)],
+        [batch.kind, num(batch.sent_at.timestamp()), ",".join(batch.phone_numbers), batch.caller],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -199,13 +199,14 @@ def parse_send_record(biz_id: str, record: bytes) -> SentBatch:
     length, _, rest = record.partition(b":")
     n = int(length)
     sign, payload = rest[:n], rest[n:]
-    kind, sent_at, phones = json.loads(dec(payload))
+    kind, sent_at, phones, *more = json.loads(dec(payload))
     return SentBatch(
         biz_id,
         tuple(p for p in str(phones).split(",") if p),
         dec(sign),
         int(kind),
         utc(float(sent_at)),
+        str(more[0]) if more else "",  # records written before callers existed have none
     )
 
 

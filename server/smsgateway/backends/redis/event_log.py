@@ -7,7 +7,12 @@ bizId, and writes the suppressions of newly stored opt-outs, all atomically;
 it returns only once Redis has replied (and, when configured, once `WAIT`
 counted the replicas), so an acknowledged push is in Redis. Cursors are
 therefore increasing, gapless, never reused (`seq` survives pruning) and the
-same across replicas.
+same across replicas. A client retry of an append whose reply was lost finds
+its events stored and reports them as duplicates (nothing is stored twice).
+
+`prune` drops a prefix of each stream by age and by count, with the events'
+de-duplication members, bizId index entries and late signs, every group's
+leases of them, and the sends and dead letters older than the age cutoff.
 
 Costs: an append is one round trip, O(events · log n). `read` is XRANGE in
 chunks, filtered here on raw fields, so a selective filter costs O(entries

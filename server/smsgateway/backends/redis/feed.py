@@ -1,7 +1,9 @@
 """`EventFeed` on Redis: one blocking XREAD loop per stream for this whole replica.
 
 Each loop holds one dedicated connection (taken from the client's pool) and
-blocks at most `block_ms` per XREAD, so cancelling `run` ends it promptly. It
+blocks at most `block_ms` per XREAD, so cancelling `run` ends it within about
+one BLOCK (redis-py can complete a read that was cancelled under it; the loop
+checks its task's pending cancellation after every read). It
 starts at the stream's newest cursor and follows every entry after it, calling
 `on_stored(stream, events)` with the events other replicas stored (entries this
 replica wrote carry its `origin` and were announced locally by the ingestor).
@@ -71,6 +73,7 @@ class RedisEventFeed:
         after: int | None = None
         delay = _BACKOFF_INITIAL
         log_key = self._keys.log(stream)
+        task = asyncio.current_task()
         while True:
             conn = self._client.client()
             try:
@@ -82,6 +85,10 @@ class RedisEventFeed:
                         reply = await conn.xread(
                             {log_key: f"{after}-0"}, count=self._batch, block=self._block_ms
                         )
+                        if task is not None and task.cancelling():
+                            # redis-py can finish a read that was cancelled under it
+                            # and return normally; honour the cancellation anyway.
+                            raise asyncio.CancelledError
                         entries = _entries(reply)
                         if not entries:
                             continue

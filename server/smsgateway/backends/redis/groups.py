@@ -13,6 +13,10 @@ the candidates after the position; the matches are then leased by a
 compare-and-set of the position (retried after a concurrent claim moved it),
 and events that do not match are skipped for good by advancing past them, as
 SQLite does.
+
+Costs: join/ack are O(1) per cursor; a claim sorts the group's expired leases
+(O(e log e)) and reads O(limit) entries (a filtered one up to `max_scan`);
+`release` and the lease clean-up after a prune walk the group's pending leases.
 """
 
 from __future__ import annotations
@@ -78,15 +82,19 @@ class RedisConsumerGroups:
         *,
         max_groups: int = 1000,
         scan_chunk: int = 500,
+        max_scan: int = 20_000,
     ) -> None:
         """`max_groups` bounds the groups of both streams together; `clock` gives
-        wall-clock seconds (lease expiry, idleness); `scan_chunk` is how many
-        entries a filtered claim examines per round trip."""
+        wall-clock seconds (lease expiry, idleness). A filtered claim examines
+        `scan_chunk` entries per round trip and at most about `max_scan` per call:
+        past that it advances the position over what it examined (those events
+        did not match) and returns what it found; the next claim goes on."""
         self._client = client
         self._keys = EventKeys(keys)
         self._clock = clock
         self._max_groups = max_groups
         self._scan = max(1, scan_chunk)
+        self._max_scan = max(self._scan, max_scan)
 
     async def join_group(
         self, stream: Stream, name: str, start_after: int, filter_key: str
@@ -193,6 +201,7 @@ class RedisConsumerGroups:
         position, seq, entries, lates = first
         for attempt in range(_CAS_ATTEMPTS):
             matches: list[StoredEvent] = []
+            scanned = 0
             while True:
                 for cursor, fields in entries:
                     if compiled.matches(cursor, fields, lates):
@@ -207,6 +216,10 @@ class RedisConsumerGroups:
                     # Fewer matches than asked: every event up to the newest was
                     # seen, the non-matching ones are skipped for good.
                     new_position = max(position, seq)
+                    break
+                scanned += len(entries)
+                if scanned >= self._max_scan:  # enough for one call: skip what was seen
+                    new_position = entries[-1][0]
                     break
                 seq, entries, lates = await self._range(stream, entries[-1][0])
             if new_position == position and not matches:

@@ -17,8 +17,13 @@ rewrites one small field even for a send of 100,000 recipients.
   nothing this process reads is older than what it already knows. Outcomes whose
   script failed go back to the queue (bounded) and the flush retries them with
   backoff, so a Redis restart does not lose the outcome of a send already answered.
-* With a `ReplicaWait`, `claim` and `update_call` return only once enough replicas
-  have the write.
+* `take_call` is one Lua script too: it writes a call "in flight" only while its
+  stored outcome (field `outcome` of the `o:<index>` blob) is not sent or rejected,
+  so that of concurrent takers on any number of replicas exactly one sends the call.
+  The taker's nonce (`k:<index>`) lets a take retried after a lost reply recognise
+  itself.
+* With a `ReplicaWait`, `claim`, `update_call` and `take_call` return only once enough
+  replicas have the write.
 """
 
 from __future__ import annotations
@@ -99,6 +104,66 @@ redis.call('PEXPIRE', key, ARGV[a + 2])
 return 1
 """,
     "idempotency claim",
+)
+
+# The stored outcome of a call: field 4 (`outcome`, a varint) of its serialized
+# `UpstreamCall` blob; 0 when absent, -1 when the blob cannot be read.
+_OUTCOME_OF = """
+local function varint(s, i)
+  local value, scale = 0, 1
+  while true do
+    local b = string.byte(s, i)
+    if b == nil then return nil, i end
+    i = i + 1
+    value = value + (b % 128) * scale
+    if b < 128 then return value, i end
+    scale = scale * 128
+  end
+end
+local function outcome_of(blob)
+  if not blob then return 0 end
+  local i, n = 1, #blob
+  while i <= n do
+    local tag, value
+    tag, i = varint(blob, i)
+    if tag == nil then return -1 end
+    local wire = tag % 8
+    value, i = varint(blob, i)
+    if value == nil then return -1 end
+    if wire == 0 then
+      if math.floor(tag / 8) == 4 then return value end
+    elseif wire == 2 then
+      i = i + value
+    else
+      return -1
+    end
+  end
+  return 0
+end
+"""
+
+# ARGV[a..a+2] = call index, in-flight outcome blob, nonce of this take. Writes the blob
+# (and the nonce, in `k:<index>`) only if the call's stored outcome is retryable. Returns
+# 1 when taken (or already taken by this very take, retried after a lost reply), else 0.
+_TAKE = LuaScript(
+    _APPLY_OUTCOMES
+    + _OUTCOME_OF
+    + f"""
+local idx = ARGV[a]
+if redis.call('HEXISTS', key, 'p:' .. idx) == 0 then
+  return 0
+end
+local current = outcome_of(redis.call('HGET', key, 'o:' .. idx))
+if current == {int(pb.CALL_OUTCOME_NOT_SENT)} or current == {int(pb.CALL_OUTCOME_REJECTED)} then
+  redis.call('HSET', key, 'o:' .. idx, ARGV[a + 1], 'k:' .. idx, ARGV[a + 2])
+  return 1
+end
+if redis.call('HGET', key, 'k:' .. idx) == ARGV[a + 2] then
+  return 1
+end
+return 0
+""",
+    "idempotency take call",
 )
 
 _Outcome = tuple[str, int, bytes]
@@ -247,6 +312,14 @@ class RedisIdempotencyStore:
         """Record one call's state (outcome, bizId, code, message); durable when this returns."""
         own = (request_id, call.index, _outcome_blob(call))
         await self._run(_APPLY, request_id, [], wait=self._wait, own=own)
+
+    async def take_call(self, request_id: str, call: pb.UpstreamCall) -> bool:
+        """Write `call` (in flight) only if its stored outcome is retryable (not sent,
+        rejected), in one script; True when this caller took it, and then only once
+        enough replicas have the write (with a `ReplicaWait`)."""
+        args: list[EncodedArg] = [call.index, _outcome_blob(call), secrets.token_hex(8)]
+        reply = await self._run(_TAKE, request_id, args, wait=self._wait)
+        return bool(reply == 1)
 
     def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record a finished call's outcome soon, batched with others; not awaited.

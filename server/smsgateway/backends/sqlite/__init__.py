@@ -4,6 +4,7 @@
   the send log, suppressions and dead letters — one file, so that an append
   can read the send log and write suppressions in the same transaction.
 * `idempotency.db` (WAL, synchronous=NORMAL): request_id records.
+* `limits.db`: quota counters and per-number history, written behind (decided in memory).
 The token and the leader lease are in memory: one process has no one to share them with.
 """
 
@@ -22,6 +23,7 @@ from smsgateway.backends.sqlite.feed import LocalEventFeed
 from smsgateway.backends.sqlite.groups import SqliteConsumerGroups
 from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore
 from smsgateway.backends.sqlite.leases import LocalLeaseStore
+from smsgateway.backends.sqlite.limits import SqliteLimitStore
 from smsgateway.backends.sqlite.send_log import SqliteSendLog
 from smsgateway.backends.sqlite.suppressions import SqliteSuppressions
 from smsgateway.backends.sqlite.tokens import LocalTokenStore
@@ -58,9 +60,12 @@ async def open_backend(
         ttl_seconds=options.idempotency_ttl_seconds,
         clock=clock,
     )
+    limits = SqliteLimitStore(options.data_dir / "limits.db")
     try:
         await idempotency.open()
+        await limits.open()
     except BaseException:
+        await idempotency.close()
         await db.close()
         raise
 
@@ -70,6 +75,7 @@ async def open_backend(
 
     async def close() -> None:
         try:
+            await limits.close()
             await idempotency.close()
         finally:
             await db.close()
@@ -95,6 +101,7 @@ async def open_backend(
         idempotency=idempotency,
         tokens=LocalTokenStore(),
         leases=LocalLeaseStore(),
+        limits=limits,
         check=check,
         close=close,
     )

@@ -131,6 +131,16 @@ class SqliteIdempotencyStore:
 
         await self._run(write)
 
+    async def take_call(self, request_id: str, call: pb.UpstreamCall) -> bool:
+        """Write `call` (in flight) only if its stored outcome is retryable (not sent,
+        rejected), in one statement; True when this caller took it, committed by then."""
+        values = _outcome(request_id, call)
+
+        def take(conn: sqlite3.Connection) -> bool:
+            return conn.execute(_TAKE_CALL, values).rowcount == 1
+
+        return await self._run(take)
+
     def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record a finished call's outcome soon, batched with others; not awaited.
 
@@ -176,6 +186,9 @@ _Outcome = tuple[int, str, str, str, str, int]
 _UPDATE_CALL = (
     "UPDATE send_calls SET outcome = ?, biz_id = ?, provider_code = ?, message = ?"
     " WHERE request_id = ? AND idx = ?"
+)
+_TAKE_CALL = _UPDATE_CALL + (
+    f" AND outcome IN ({int(pb.CALL_OUTCOME_NOT_SENT)}, {int(pb.CALL_OUTCOME_REJECTED)})"
 )
 
 

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Final
 
 SCHEMA_VERSION: Final = 2
-"""1: the first release; 2: groups.last_active, dead_letters.original_length."""
+"""1: the first release; 2: groups.last_active, dead_letters.original_length, sends.caller."""
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS sends (
     sign          TEXT NOT NULL,
     kind          INTEGER NOT NULL,
     sent_at       REAL NOT NULL,
-    phone_numbers TEXT NOT NULL
+    phone_numbers TEXT NOT NULL,
+    caller        TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sends_sent_at ON sends (sent_at);
 CREATE TABLE IF NOT EXISTS suppressions (
@@ -95,6 +96,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 _ADDED_COLUMNS: Final = (
     ("groups", "last_active", "REAL NOT NULL DEFAULT 0"),
     ("dead_letters", "original_length", "INTEGER NOT NULL DEFAULT 0"),
+    ("sends", "caller", "TEXT NOT NULL DEFAULT ''"),
 )
 
 

@@ -22,10 +22,17 @@ class SqliteSendLog:
     def _record_sends(self, batches: list[SentBatch]) -> None:
         with self._db.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO sends (biz_id, sign, kind, sent_at, phone_numbers)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO sends (biz_id, sign, kind, sent_at, phone_numbers, caller)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (b.biz_id, b.sign, b.kind, b.sent_at.timestamp(), ",".join(b.phone_numbers))
+                    (
+                        b.biz_id,
+                        b.sign,
+                        b.kind,
+                        b.sent_at.timestamp(),
+                        ",".join(b.phone_numbers),
+                        b.caller,
+                    )
                     for b in batches
                 ],
             )
@@ -41,13 +48,20 @@ class SqliteSendLog:
 
     def _sent_batch(self, biz_id: str) -> SentBatch | None:
         row = self._db.conn.execute(
-            "SELECT biz_id, sign, kind, sent_at, phone_numbers FROM sends WHERE biz_id = ?",
+            "SELECT biz_id, sign, kind, sent_at, phone_numbers, caller FROM sends WHERE biz_id = ?",
             (biz_id,),
         ).fetchone()
         if row is None:
             return None
         phones = tuple(p for p in row["phone_numbers"].split(",") if p)
-        return SentBatch(row["biz_id"], phones, row["sign"], int(row["kind"]), utc(row["sent_at"]))
+        return SentBatch(
+            row["biz_id"],
+            phones,
+            row["sign"],
+            int(row["kind"]),
+            utc(row["sent_at"]),
+            row["caller"],
+        )
 
     async def latest_reports(self, biz_id: str) -> dict[str, StoredReport]:
         return await self._db.read(self._latest_reports, biz_id)

@@ -77,6 +77,16 @@ const (
 	// An unexpected failure inside the gateway (`INTERNAL`); its log has the
 	// details.
 	ErrorReason_INTERNAL ErrorReason = 16
+	// The gateway's store cannot serve (a deleted, replaced or corrupt
+	// database, Redis unreachable) (`UNAVAILABLE`, with `RetryInfo`); health is
+	// NOT_SERVING meanwhile.
+	ErrorReason_STORE_UNAVAILABLE ErrorReason = 17
+	// The gateway's disk is full (`UNAVAILABLE`, with `RetryInfo`); nothing was
+	// recorded.
+	ErrorReason_STORE_FULL ErrorReason = 18
+	// Joining would create more consumer groups than the gateway keeps
+	// (`RESOURCE_EXHAUSTED`): delete unused ones with `DeleteConsumerGroup`.
+	ErrorReason_TOO_MANY_CONSUMER_GROUPS ErrorReason = 19
 	// The call carries no `authorization: Bearer <key>` (`UNAUTHENTICATED`).
 	ErrorReason_MISSING_KEY ErrorReason = 30
 	// The key is unknown or was revoked (`UNAUTHENTICATED`).
@@ -123,6 +133,9 @@ var (
 		14: "CONSUMER_GROUP_DELETED",
 		15: "SHUTTING_DOWN",
 		16: "INTERNAL",
+		17: "STORE_UNAVAILABLE",
+		18: "STORE_FULL",
+		19: "TOO_MANY_CONSUMER_GROUPS",
 		30: "MISSING_KEY",
 		31: "INVALID_KEY",
 		32: "KEY_REVOKED",
@@ -150,6 +163,9 @@ var (
 		"CONSUMER_GROUP_DELETED":         14,
 		"SHUTTING_DOWN":                  15,
 		"INTERNAL":                       16,
+		"STORE_UNAVAILABLE":              17,
+		"STORE_FULL":                     18,
+		"TOO_MANY_CONSUMER_GROUPS":       19,
 		"MISSING_KEY":                    30,
 		"INVALID_KEY":                    31,
 		"KEY_REVOKED":                    32,
@@ -192,7 +208,7 @@ var File_smsgateway_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_smsgateway_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" smsgateway/v1/error_reason.proto\x12\rsmsgateway.v1*\xdc\x04\n" +
+	" smsgateway/v1/error_reason.proto\x12\rsmsgateway.v1*\xa1\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10INVALID_ARGUMENT\x10\x01\x12\x15\n" +
@@ -211,7 +227,11 @@ const file_smsgateway_v1_error_reason_proto_rawDesc = "" +
 	"\x1eCONSUMER_GROUP_FILTER_MISMATCH\x10\r\x12\x1a\n" +
 	"\x16CONSUMER_GROUP_DELETED\x10\x0e\x12\x11\n" +
 	"\rSHUTTING_DOWN\x10\x0f\x12\f\n" +
-	"\bINTERNAL\x10\x10\x12\x0f\n" +
+	"\bINTERNAL\x10\x10\x12\x15\n" +
+	"\x11STORE_UNAVAILABLE\x10\x11\x12\x0e\n" +
+	"\n" +
+	"STORE_FULL\x10\x12\x12\x1c\n" +
+	"\x18TOO_MANY_CONSUMER_GROUPS\x10\x13\x12\x0f\n" +
 	"\vMISSING_KEY\x10\x1e\x12\x0f\n" +
 	"\vINVALID_KEY\x10\x1f\x12\x0f\n" +
 	"\vKEY_REVOKED\x10 \x12\x16\n" +

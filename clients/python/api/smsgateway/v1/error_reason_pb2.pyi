@@ -23,6 +23,9 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSUMER_GROUP_DELETED: _ClassVar[ErrorReason]
     SHUTTING_DOWN: _ClassVar[ErrorReason]
     INTERNAL: _ClassVar[ErrorReason]
+    STORE_UNAVAILABLE: _ClassVar[ErrorReason]
+    STORE_FULL: _ClassVar[ErrorReason]
+    TOO_MANY_CONSUMER_GROUPS: _ClassVar[ErrorReason]
     MISSING_KEY: _ClassVar[ErrorReason]
     INVALID_KEY: _ClassVar[ErrorReason]
     KEY_REVOKED: _ClassVar[ErrorReason]
@@ -48,6 +51,9 @@ CONSUMER_GROUP_FILTER_MISMATCH: ErrorReason
 CONSUMER_GROUP_DELETED: ErrorReason
 SHUTTING_DOWN: ErrorReason
 INTERNAL: ErrorReason
+STORE_UNAVAILABLE: ErrorReason
+STORE_FULL: ErrorReason
+TOO_MANY_CONSUMER_GROUPS: ErrorReason
 MISSING_KEY: ErrorReason
 INVALID_KEY: ErrorReason
 KEY_REVOKED: ErrorReason

@@ -90,6 +90,22 @@ export enum ErrorReason {
    * details.
    */
   INTERNAL = 16,
+  /**
+   * STORE_UNAVAILABLE - The gateway's store cannot serve (a deleted, replaced or corrupt
+   * database, Redis unreachable) (`UNAVAILABLE`, with `RetryInfo`); health is
+   * NOT_SERVING meanwhile.
+   */
+  STORE_UNAVAILABLE = 17,
+  /**
+   * STORE_FULL - The gateway's disk is full (`UNAVAILABLE`, with `RetryInfo`); nothing was
+   * recorded.
+   */
+  STORE_FULL = 18,
+  /**
+   * TOO_MANY_CONSUMER_GROUPS - Joining would create more consumer groups than the gateway keeps
+   * (`RESOURCE_EXHAUSTED`): delete unused ones with `DeleteConsumerGroup`.
+   */
+  TOO_MANY_CONSUMER_GROUPS = 19,
   /** MISSING_KEY - The call carries no `authorization: Bearer <key>` (`UNAUTHENTICATED`). */
   MISSING_KEY = 30,
   /** INVALID_KEY - The key is unknown or was revoked (`UNAUTHENTICATED`). */
@@ -180,6 +196,15 @@ export function errorReasonFromJSON(object: any): ErrorReason {
     case 16:
     case "INTERNAL":
       return ErrorReason.INTERNAL;
+    case 17:
+    case "STORE_UNAVAILABLE":
+      return ErrorReason.STORE_UNAVAILABLE;
+    case 18:
+    case "STORE_FULL":
+      return ErrorReason.STORE_FULL;
+    case 19:
+    case "TOO_MANY_CONSUMER_GROUPS":
+      return ErrorReason.TOO_MANY_CONSUMER_GROUPS;
     case 30:
     case "MISSING_KEY":
       return ErrorReason.MISSING_KEY;
@@ -247,6 +272,12 @@ export function errorReasonToJSON(object: ErrorReason): string {
       return "SHUTTING_DOWN";
     case ErrorReason.INTERNAL:
       return "INTERNAL";
+    case ErrorReason.STORE_UNAVAILABLE:
+      return "STORE_UNAVAILABLE";
+    case ErrorReason.STORE_FULL:
+      return "STORE_FULL";
+    case ErrorReason.TOO_MANY_CONSUMER_GROUPS:
+      return "TOO_MANY_CONSUMER_GROUPS";
     case ErrorReason.MISSING_KEY:
       return "MISSING_KEY";
     case ErrorReason.INVALID_KEY:

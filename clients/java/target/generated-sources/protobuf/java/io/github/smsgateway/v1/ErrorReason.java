@@ -171,6 +171,34 @@ public enum ErrorReason
   INTERNAL(16),
   /**
    * <pre>
+   * The gateway's store cannot serve (a deleted, replaced or corrupt
+   * database, Redis unreachable) (`UNAVAILABLE`, with `RetryInfo`); health is
+   * NOT_SERVING meanwhile.
+   * </pre>
+   *
+   * <code>STORE_UNAVAILABLE = 17;</code>
+   */
+  STORE_UNAVAILABLE(17),
+  /**
+   * <pre>
+   * The gateway's disk is full (`UNAVAILABLE`, with `RetryInfo`); nothing was
+   * recorded.
+   * </pre>
+   *
+   * <code>STORE_FULL = 18;</code>
+   */
+  STORE_FULL(18),
+  /**
+   * <pre>
+   * Joining would create more consumer groups than the gateway keeps
+   * (`RESOURCE_EXHAUSTED`): delete unused ones with `DeleteConsumerGroup`.
+   * </pre>
+   *
+   * <code>TOO_MANY_CONSUMER_GROUPS = 19;</code>
+   */
+  TOO_MANY_CONSUMER_GROUPS(19),
+  /**
+   * <pre>
    * The call carries no `authorization: Bearer &lt;key&gt;` (`UNAUTHENTICATED`).
    * </pre>
    *
@@ -403,6 +431,34 @@ public enum ErrorReason
   public static final int INTERNAL_VALUE = 16;
   /**
    * <pre>
+   * The gateway's store cannot serve (a deleted, replaced or corrupt
+   * database, Redis unreachable) (`UNAVAILABLE`, with `RetryInfo`); health is
+   * NOT_SERVING meanwhile.
+   * </pre>
+   *
+   * <code>STORE_UNAVAILABLE = 17;</code>
+   */
+  public static final int STORE_UNAVAILABLE_VALUE = 17;
+  /**
+   * <pre>
+   * The gateway's disk is full (`UNAVAILABLE`, with `RetryInfo`); nothing was
+   * recorded.
+   * </pre>
+   *
+   * <code>STORE_FULL = 18;</code>
+   */
+  public static final int STORE_FULL_VALUE = 18;
+  /**
+   * <pre>
+   * Joining would create more consumer groups than the gateway keeps
+   * (`RESOURCE_EXHAUSTED`): delete unused ones with `DeleteConsumerGroup`.
+   * </pre>
+   *
+   * <code>TOO_MANY_CONSUMER_GROUPS = 19;</code>
+   */
+  public static final int TOO_MANY_CONSUMER_GROUPS_VALUE = 19;
+  /**
+   * <pre>
    * The call carries no `authorization: Bearer &lt;key&gt;` (`UNAUTHENTICATED`).
    * </pre>
    *
@@ -516,6 +572,9 @@ public enum ErrorReason
       case 14: return CONSUMER_GROUP_DELETED;
       case 15: return SHUTTING_DOWN;
       case 16: return INTERNAL;
+      case 17: return STORE_UNAVAILABLE;
+      case 18: return STORE_FULL;
+      case 19: return TOO_MANY_CONSUMER_GROUPS;
       case 30: return MISSING_KEY;
       case 31: return INVALID_KEY;
       case 32: return KEY_REVOKED;

@@ -36,7 +36,7 @@ public final class ErrorReasonProto extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n smsgateway/v1/error_reason.proto\022\rsmsg" +
-      "ateway.v1*\334\004\n\013ErrorReason\022\034\n\030ERROR_REASO" +
+      "ateway.v1*\241\005\n\013ErrorReason\022\034\n\030ERROR_REASO" +
       "N_UNSPECIFIED\020\000\022\024\n\020INVALID_ARGUMENT\020\001\022\025\n" +
       "\021REQUEST_ID_REUSED\020\002\022\022\n\016SEND_NOT_FOUND\020\003" +
       "\022\030\n\024UPSTREAM_UNAVAILABLE\020\004\022\030\n\024UPSTREAM_U" +
@@ -47,14 +47,16 @@ public final class ErrorReasonProto extends com.google.protobuf.GeneratedFile {
       "_OF_RANGE\020\013\022\020\n\014CURSOR_AHEAD\020\014\022\"\n\036CONSUME" +
       "R_GROUP_FILTER_MISMATCH\020\r\022\032\n\026CONSUMER_GR" +
       "OUP_DELETED\020\016\022\021\n\rSHUTTING_DOWN\020\017\022\014\n\010INTE" +
-      "RNAL\020\020\022\017\n\013MISSING_KEY\020\036\022\017\n\013INVALID_KEY\020\037" +
-      "\022\017\n\013KEY_REVOKED\020 \022\026\n\022PERMISSION_MISSING\020" +
-      "!\022\024\n\020SIGN_NOT_ALLOWED\020\"\022\020\n\014RATE_LIMITED\020" +
-      "#\022\030\n\024DAILY_QUOTA_EXCEEDED\020$\022\033\n\027VERIFICAT" +
-      "ION_CODE_LIMIT\020%By\n\027io.github.smsgateway" +
-      ".v1B\020ErrorReasonProtoP\001ZJgithub.com/smsg" +
-      "ateway/smsgateway/clients/go/gen/smsgate" +
-      "way/v1;smsgatewayv1b\006proto3"
+      "RNAL\020\020\022\025\n\021STORE_UNAVAILABLE\020\021\022\016\n\nSTORE_F" +
+      "ULL\020\022\022\034\n\030TOO_MANY_CONSUMER_GROUPS\020\023\022\017\n\013M" +
+      "ISSING_KEY\020\036\022\017\n\013INVALID_KEY\020\037\022\017\n\013KEY_REV" +
+      "OKED\020 \022\026\n\022PERMISSION_MISSING\020!\022\024\n\020SIGN_N" +
+      "OT_ALLOWED\020\"\022\020\n\014RATE_LIMITED\020#\022\030\n\024DAILY_" +
+      "QUOTA_EXCEEDED\020$\022\033\n\027VERIFICATION_CODE_LI" +
+      "MIT\020%By\n\027io.github.smsgateway.v1B\020ErrorR" +
+      "easonProtoP\001ZJgithub.com/smsgateway/smsg" +
+      "ateway/clients/go/gen/smsgateway/v1;smsg" +
+      "atewayv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
