@@ -1,17 +1,21 @@
-"""Ingest throughput: delivery-report pushes over real HTTP into the SQLite store.
+"""Ingest throughput: delivery-report pushes over real HTTP into the store, on each backend.
 
-    .venv/bin/python bench/bench_ingest.py [--batches 50] [--sizes 100,1000]
-        [--concurrency 1,8] [--synchronous FULL|NORMAL] [--dir /tmp]
+    .venv/bin/python bench/bench_ingest.py [--backend sqlite|redis|both] [--batches 50]
+        [--sizes 100,1000] [--concurrency 1,8] [--synchronous FULL|NORMAL] [--dir /tmp]
 
-Prints, per batch size: events/s committed and µs of process CPU per event for
+Prints, per backend and batch size: events/s committed and µs of CPU per event for
 
-* `store`: `EventLog.append_reports` (SQLite) called directly (one transaction
-  and one fsync per batch);
+* `floor cN`: a bare aiohttp handler that reads the body, `json.loads` it and
+  answers (no validation, no store): what no HTTP ingest can beat here;
+* `store`: `EventLog.append_reports` called directly, one batch at a time
+  (SQLite: one transaction and one fsync per batch; Redis: one script);
 * `http cN`: the provider's JSON pushed to the webhook endpoint over a real
   socket, N pushes in flight, each answered only after its commit.
 
 The HTTP client runs in the same process (bodies are encoded beforehand), so
-its CPU (one aiohttp POST per batch) is included in the µs/event figure.
+its CPU (one aiohttp POST per batch) is included in the µs/event figure; for
+Redis the redis-server's CPU per event is printed apart (`redis µs`).
+Redis runs here with AOF `appendfsync everysec`, SQLite with `synchronous=FULL`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -26,14 +31,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
+from bench_backends import backends_arg, chosen, cpu_seconds, open_store
 
-from smsgateway.backends import sqlite as sqlite_backend
+from smsgateway.backends import Backend
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import DeliveryReportIn, Source, StoredEvent, Stream
 from smsgateway.events.optout import OptOutRules
 from smsgateway.events.webhooks import WebhookConfig, WebhookServer
 
 CST = timezone(timedelta(hours=8))
+_serial = 0
 
 
 def report_items(batch: int, size: int) -> list[dict[str, object]]:
@@ -69,35 +77,93 @@ def reports(batch: int, size: int) -> list[DeliveryReportIn]:
     ]
 
 
-def line(label: str, events: int, wall: float, cpu: float) -> None:
-    print(
-        f"  {label:<12} {events:>8} events  {events / wall:>10,.0f} events/s"
-        f"  {cpu / events * 1e6:>7.1f} µs CPU/event  {wall / events * 1e6:>7.1f} µs wall/event"
-    )
+class Clock:
+    """Wall and CPU (this process, plus redis-server when there is one)."""
+
+    def __init__(self, redis_pid: int | None) -> None:
+        self._redis = redis_pid
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        self._rcpu = cpu_seconds(redis_pid) if redis_pid else 0.0
+
+    def line(self, label: str, events: int) -> None:
+        wall = time.perf_counter() - self._wall
+        cpu = time.process_time() - self._cpu
+        extra = ""
+        if self._redis:
+            rcpu = cpu_seconds(self._redis) - self._rcpu
+            extra = f"  redis {rcpu / events * 1e6:6.1f} µs/event"
+        print(
+            f"  {label:<12} {events:>8} events  {events / wall:>10,.0f} events/s"
+            f"  {cpu / events * 1e6:>7.1f} µs CPU/event  {wall / events * 1e6:>7.1f} µs wall/event"
+            f"{extra}",
+            flush=True,
+        )
 
 
-async def bench_store(directory: Path, size: int, batches: int, synchronous: str) -> None:
-    store = await sqlite_backend.open_backend(
-        sqlite_backend.SqliteOptions(data_dir=directory / f"direct-{size}", synchronous=synchronous)
-    )
+async def post_all(url: str, bodies: list[bytes], concurrency: int) -> None:
+    """POST every body, `concurrency` in flight; each must be answered 200."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                async with session.post(url, data=body) as resp:
+                    answer = await resp.read()
+                    if resp.status != 200:
+                        raise RuntimeError(f"push failed: {resp.status} {answer!r}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+def bodies_for(size: int, batches: int) -> list[bytes]:
+    global _serial
+    out = [
+        json.dumps(report_items(_serial + b, size), ensure_ascii=False).encode()
+        for b in range(batches)
+    ]
+    _serial += batches
+    return out
+
+
+async def bench_floor(size: int, batches: int, concurrency: int) -> None:
+    async def handle(request: web.Request) -> web.Response:
+        json.loads(await request.read())
+        return web.Response(body=b'{"code":10000,"msg":"ok"}', content_type="application/json")
+
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_post("/push", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    bodies = bodies_for(size, batches)
     try:
-        prepared = [reports(b, size) for b in range(batches)]
-        wall, cpu = time.perf_counter(), time.process_time()
-        for batch in prepared:
-            await store.events.append_reports(batch, Source.PUSH)
-        line("store", size * batches, time.perf_counter() - wall, time.process_time() - cpu)
+        await post_all(f"http://127.0.0.1:{port}/push", [b"[]"], 1)
+        clock = Clock(None)
+        await post_all(f"http://127.0.0.1:{port}/push", bodies, concurrency)
+        clock.line(f"floor c{concurrency}", size * batches)
     finally:
-        await store.close()
+        await runner.cleanup()
+
+
+async def bench_store(store: Backend, pid: int | None, size: int, batches: int) -> None:
+    global _serial
+    prepared = [reports(_serial + b, size) for b in range(batches)]
+    _serial += batches
+    clock = Clock(pid)
+    for batch in prepared:
+        await store.events.append_reports(batch, Source.PUSH)
+    clock.line("store", size * batches)
 
 
 async def bench_http(
-    directory: Path, size: int, batches: int, concurrency: int, synchronous: str
+    store: Backend, pid: int | None, size: int, batches: int, concurrency: int
 ) -> None:
-    store = await sqlite_backend.open_backend(
-        sqlite_backend.SqliteOptions(
-            data_dir=directory / f"http-{size}-{concurrency}", synchronous=synchronous
-        )
-    )
     stored = 0
 
     def on_stored(_stream: Stream, events: Sequence[StoredEvent]) -> None:
@@ -110,52 +176,49 @@ async def bench_http(
     server = WebhookServer(ingestor, WebhookConfig(), host="127.0.0.1", port=0)
     await server.start()
     url = f"http://127.0.0.1:{server.port}/callbacks/delivery-reports"
-    bodies = [
-        json.dumps(report_items(b, size), ensure_ascii=False).encode() for b in range(batches)
-    ]
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+    bodies = bodies_for(size, batches)
     try:
-        async with aiohttp.ClientSession() as session:
-
-            async def worker() -> None:
-                while not queue.empty():
-                    body = queue.get_nowait()
-                    async with session.post(url, data=body) as resp:
-                        answer = await resp.read()
-                        if resp.status != 200:
-                            raise RuntimeError(f"push failed: {resp.status} {answer!r}")
-
-            # One warm-up push (connection set-up, first statements prepared).
-            async with session.post(url, data=b"[]") as resp:
-                await resp.read()
-            wall, cpu = time.perf_counter(), time.process_time()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        # One warm-up push (connection set-up, first statements prepared).
+        await post_all(url, [b"[]"], 1)
+        clock = Clock(pid)
+        await post_all(url, bodies, concurrency)
         assert stored == size * batches, (stored, size * batches)
-        line(f"http c{concurrency}", stored, wall, cpu)
+        clock.line(f"http c{concurrency}", stored)
     finally:
         await server.stop()
-        await store.close()
+        ingestor.close()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    backends_arg(parser)
     parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--sizes", default="100,1000")
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
-    parser.add_argument("--dir", type=Path, default=None, help="where the database files go")
+    parser.add_argument("--dir", type=Path, default=None, help="where the data files go")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    print(f"{args.batches} batches per run, {os.cpu_count()} CPUs")
+    print("floor (bare aiohttp + json.loads, no store):")
+    for size in sizes:
+        for concurrency in concurrencies:
+            await bench_floor(size, args.batches, concurrency)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        directory = Path(tmp)
-        print(f"SQLite synchronous={args.synchronous}, {args.batches} batches per run, in {tmp}")
-        for size in (int(s) for s in args.sizes.split(",")):
-            print(f"batch size {size}:")
-            await bench_store(directory, size, args.batches, args.synchronous)
-            for concurrency in (int(c) for c in args.concurrency.split(",")):
-                await bench_http(directory, size, args.batches, concurrency, args.synchronous)
+        for backend in chosen(args.backend):
+            durability = (
+                f"synchronous={args.synchronous}" if backend == "sqlite" else "AOF everysec"
+            )
+            print(f"{backend} ({durability}):")
+            async with open_store(
+                backend, Path(tmp) / backend, synchronous=args.synchronous
+            ) as (store, pid):
+                for size in sizes:
+                    print(f" batch size {size}:")
+                    await bench_store(store, pid, size, args.batches)
+                    for concurrency in concurrencies:
+                        await bench_http(store, pid, size, args.batches, concurrency)
 
 
 if __name__ == "__main__":
