@@ -14,12 +14,13 @@ WORKDIR /src
 # Only what the wheel is built from (see .dockerignore).
 COPY pyproject.toml README.md ./
 COPY server ./server
-COPY clients/python ./clients/python
+# The generated API package (smsgateway.v1), a distribution of its own the server needs.
+COPY clients/python/api ./clients/python/api
 # Every dependency ships manylinux wheels: --only-binary fails the build instead of silently
 # needing a compiler. pip and setuptools are not needed at run time.
 RUN python -m venv /opt/smsgateway \
- && python -m pip wheel --no-deps --wheel-dir /wheels . \
- && /opt/smsgateway/bin/pip install --only-binary=:all: /wheels/smsgateway-*.whl \
+ && python -m pip wheel --no-deps --wheel-dir /wheels . ./clients/python/api \
+ && /opt/smsgateway/bin/pip install --only-binary=:all: /wheels/smsgateway-*.whl /wheels/smsgateway_api-*.whl \
  && /opt/smsgateway/bin/pip uninstall --yes pip setuptools
 
 FROM ${PYTHON_IMAGE} AS runtime

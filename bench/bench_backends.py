@@ -66,8 +66,10 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     directory.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
-        + ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
+        [
+            *(binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)),
+            *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -98,7 +100,7 @@ async def open_store(
     backend: str, directory: Path, *, synchronous: str = "FULL"
 ) -> AsyncIterator[tuple[Backend, int | None]]:
     """The backend bundle and the redis-server's pid (None for SQLite); closed on exit."""
-    directory.mkdir(parents=True, exist_ok=True)
+    os.makedirs(directory, exist_ok=True)
     if backend == "sqlite":
         store = await sqlite_backend.open_backend(
             sqlite_backend.SqliteOptions(data_dir=directory, synchronous=synchronous)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_ingest.py [--backend sqlite|redis|both] [--batches 50]
         [--sizes 100,1000] [--concurrency 1,8] [--synchronous FULL|NORMAL] [--dir /tmp]
+        [--stages floor,store,http]
 
 Prints, per backend and batch size: events/s committed and µs of CPU per event for
 
@@ -197,14 +198,18 @@ async def main() -> None:
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--dir", type=Path, default=None, help="where the data files go")
+    parser.add_argument("--stages", default="floor,store,http", help="which lines to print")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     print(f"{args.batches} batches per run, {os.cpu_count()} CPUs")
-    print("floor (bare aiohttp + json.loads, no store):")
-    for size in sizes:
-        for concurrency in concurrencies:
-            await bench_floor(size, args.batches, concurrency)
+    stages = set(args.stages.split(","))
+    if "floor" in stages:
+        print("floor (bare aiohttp + json.loads, no store):")
+        for size in sizes:
+            print(f" batch size {size}:")
+            for concurrency in concurrencies:
+                await bench_floor(size, args.batches, concurrency)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for backend in chosen(args.backend):
             durability = (
@@ -216,8 +221,9 @@ async def main() -> None:
             ) as (store, pid):
                 for size in sizes:
                     print(f" batch size {size}:")
-                    await bench_store(store, pid, size, args.batches)
-                    for concurrency in concurrencies:
+                    if "store" in stages:
+                        await bench_store(store, pid, size, args.batches)
+                    for concurrency in concurrencies if "http" in stages else []:
                         await bench_http(store, pid, size, args.batches, concurrency)
 
 

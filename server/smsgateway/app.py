@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 
 from smsgateway import __version__
 from smsgateway.api.events_api import EventsApi, EventStores
+from smsgateway.api.reflection import reflection_pool
 from smsgateway.api.servicer import SmsGatewayServicer
 from smsgateway.backends import Backend
 from smsgateway.backends import redis as redis_backend
@@ -210,7 +211,9 @@ class App:
         )
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            server,
+            reflection_pool(),
         )
         grpc_port = security.add_port(server, f"{_grpc_host(s.bind_host)}:{s.grpc_port}")
         await server.start()

@@ -31,10 +31,15 @@ def _banner(settings: Settings, ports: object) -> str:
     if ports.sandbox is not None:
         lines += [
             f"  upstream    in-process SANDBOX at http://127.0.0.1:{ports.sandbox} (no real SMS)",
+            "  template    1192360392260608 is the sandbox's approved template id"
+            " (any other gets 10003)",
             "",
             "Try it:",
             "  .venv/bin/smsctl send --to 13800138000,13900139000 --sign Demo --content 'hello'",
             "  .venv/bin/smsctl balance",
+            "  .venv/bin/smsctl send-template --to 13800138000 --sign Demo"
+            " --template-id 1192360392260608 --params '{\"code\":\"1234\"}'"
+            " --content 'Your code is 1234'",
             "  .venv/bin/smsctl watch reports --from-start",
             "  .venv/bin/smsctl sandbox inject-uplink --phone 13800138000 --sign Demo --content TD",
             "  node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\",

@@ -174,8 +174,9 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
 # --- the wheel the image installs -----------------------------------------------------------
 
 
-def _build_wheel(tmp_path: Path) -> Path:
-    """Build the wheel from a context holding only what the Dockerfile copies."""
+def _build_wheel(tmp_path: Path) -> tuple[Path, Path]:
+    """Build the server's and the API package's wheels from a context holding only what
+    the Dockerfile copies."""
     context = tmp_path / "context"
     for source in _build_copy_sources():
         src = REPO / source
@@ -189,8 +190,8 @@ def _build_wheel(tmp_path: Path) -> Path:
             (context / source).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, context / source)
     wheels = tmp_path / "wheels"
-    # No build isolation: the project venv already has setuptools, and CI need not reach an
-    # index for it (the image build does, with isolation).
+    # No build isolation: the project venv already has setuptools and hatchling, and CI need
+    # not reach an index for them (the image build does, with isolation).
     subprocess.run(
         [
             sys.executable,
@@ -203,15 +204,17 @@ def _build_wheel(tmp_path: Path) -> Path:
             "--wheel-dir",
             str(wheels),
             str(context),
+            str(context / "clients" / "python" / "api"),
         ],
         check=True,
         timeout=300,
     )
-    (wheel,) = wheels.glob("smsgateway-*.whl")
-    return wheel
+    (server,) = wheels.glob("smsgateway-*.whl")
+    (api,) = wheels.glob("smsgateway_api-*.whl")
+    return server, api
 
 
-def _install(wheel: Path, venv: Path) -> Path:
+def _install(wheels: tuple[Path, ...], venv: Path) -> Path:
     """A fresh venv with the wheel; dependencies are borrowed from the project venv via a .pth
     (appended after the venv's own site-packages, so the wheel's code wins over the editable
     install, whose own .pth hook is not run)."""
@@ -228,7 +231,7 @@ def _install(wheel: Path, venv: Path) -> Path:
             "--quiet",
             "--no-deps",
             "--no-index",
-            str(wheel),
+            *map(str, wheels),
         ],
         check=True,
         timeout=300,
@@ -261,22 +264,21 @@ async def _health(target: str) -> int:
 
 @pytest.mark.slow
 async def test_the_image_command_runs_from_the_built_wheel(tmp_path: Path) -> None:
-    wheel = await asyncio.to_thread(_build_wheel, tmp_path)
-    with zipfile.ZipFile(wheel) as archive:
+    server, api = await asyncio.to_thread(_build_wheel, tmp_path)
+    with zipfile.ZipFile(server) as archive:
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         assert "smsgateway = smsgateway.cli:main" in archive.read(entry_points).decode()
-    for module in (
-        "smsgateway/cli.py",
-        "smsgateway/app.py",
-        "smsgateway/v1/smsgateway_pb2.py",
-        "smsgateway/py.typed",
-        "smsgateway_client/__init__.py",
-    ):
+    with zipfile.ZipFile(api) as archive:
+        api_names = set(archive.namelist())
+    for module in ("smsgateway/cli.py", "smsgateway/app.py", "smsgateway/py.typed"):
         assert module in names, module
-    assert not any("tests/" in n or n.endswith(".pyc") for n in names)
+    assert "smsgateway/v1/smsgateway_pb2.py" in api_names
+    # The server does not ship the generated code, nor the client (smsgateway-client).
+    assert not any(n.startswith(("smsgateway/v1/", "smsgateway_client/")) for n in names)
+    assert not any("tests/" in n or n.endswith(".pyc") for n in names | api_names)
 
-    bin_dir = await asyncio.to_thread(_install, wheel, tmp_path / "venv")
+    bin_dir = await asyncio.to_thread(_install, (server, api), tmp_path / "venv")
     where = await asyncio.to_thread(
         _output, [str(bin_dir / "python"), "-c", "import smsgateway; print(smsgateway.__file__)"]
     )

@@ -62,7 +62,8 @@ def depth_exceeds(doc: object, max_depth: int) -> bool:
     Iterative (no recursion), stops at the first container that is too deep;
     costs one type check per value otherwise.
     """
-    if not isinstance(doc, list | dict):
+    containers = (list, dict)  # a tuple: isinstance with one is faster than with `list | dict`
+    if not isinstance(doc, containers):
         return False
     stack: list[tuple[list[object] | dict[str, object], int]] = [(doc, 1)]
     while stack:
@@ -70,7 +71,7 @@ def depth_exceeds(doc: object, max_depth: int) -> bool:
         if depth > max_depth:
             return True
         for child in value.values() if isinstance(value, dict) else value:
-            if isinstance(child, list | dict):
+            if isinstance(child, containers):
                 stack.append((child, depth + 1))
     return False
 

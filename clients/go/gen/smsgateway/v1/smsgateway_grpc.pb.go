@@ -123,8 +123,9 @@ type SmsGatewayClient interface {
 	// ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
 	// joins again afterwards starts a new group from its `StreamStart`.
 	// Deleting a group that does not exist is not an error: the answer says
-	// `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
-	// read the stream's events.
+	// `deleted = false`. An unspecified stream or a malformed group name gets
+	// `INVALID_ARGUMENT`; a caller without the permission to read the stream's
+	// events gets `PERMISSION_DENIED`.
 	DeleteConsumerGroup(ctx context.Context, in *DeleteConsumerGroupRequest, opts ...grpc.CallOption) (*DeleteConsumerGroupResponse, error)
 	// Returns the delivery status of every recipient of one provider call
 	// (bizId). Recipients without a report yet are `DELIVERY_STATUS_PENDING`.
@@ -400,8 +401,9 @@ type SmsGatewayServer interface {
 	// ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
 	// joins again afterwards starts a new group from its `StreamStart`.
 	// Deleting a group that does not exist is not an error: the answer says
-	// `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
-	// read the stream's events.
+	// `deleted = false`. An unspecified stream or a malformed group name gets
+	// `INVALID_ARGUMENT`; a caller without the permission to read the stream's
+	// events gets `PERMISSION_DENIED`.
 	DeleteConsumerGroup(context.Context, *DeleteConsumerGroupRequest) (*DeleteConsumerGroupResponse, error)
 	// Returns the delivery status of every recipient of one provider call
 	// (bizId). Recipients without a report yet are `DELIVERY_STATUS_PENDING`.

@@ -243,8 +243,9 @@ class SmsGatewayServicer:
         ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
         joins again afterwards starts a new group from its `StreamStart`.
         Deleting a group that does not exist is not an error: the answer says
-        `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
-        read the stream's events.
+        `deleted = false`. An unspecified stream or a malformed group name gets
+        `INVALID_ARGUMENT`; a caller without the permission to read the stream's
+        events gets `PERMISSION_DENIED`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -6496,8 +6496,9 @@ export const SmsGatewayService = {
    * ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
    * joins again afterwards starts a new group from its `StreamStart`.
    * Deleting a group that does not exist is not an error: the answer says
-   * `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
-   * read the stream's events.
+   * `deleted = false`. An unspecified stream or a malformed group name gets
+   * `INVALID_ARGUMENT`; a caller without the permission to read the stream's
+   * events gets `PERMISSION_DENIED`.
    */
   deleteConsumerGroup: {
     path: "/smsgateway.v1.SmsGateway/DeleteConsumerGroup" as const,
@@ -6677,8 +6678,9 @@ export interface SmsGatewayServer extends UntypedServiceImplementation {
    * ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
    * joins again afterwards starts a new group from its `StreamStart`.
    * Deleting a group that does not exist is not an error: the answer says
-   * `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
-   * read the stream's events.
+   * `deleted = false`. An unspecified stream or a malformed group name gets
+   * `INVALID_ARGUMENT`; a caller without the permission to read the stream's
+   * events gets `PERMISSION_DENIED`.
    */
   deleteConsumerGroup: handleUnaryCall<DeleteConsumerGroupRequest, DeleteConsumerGroupResponse>;
   /**
@@ -6877,8 +6879,9 @@ export interface SmsGatewayClient extends Client {
    * ended with `ABORTED` (reason `CONSUMER_GROUP_DELETED`); a member that
    * joins again afterwards starts a new group from its `StreamStart`.
    * Deleting a group that does not exist is not an error: the answer says
-   * `deleted = false`. Fails with `PERMISSION_DENIED` when the caller may not
-   * read the stream's events.
+   * `deleted = false`. An unspecified stream or a malformed group name gets
+   * `INVALID_ARGUMENT`; a caller without the permission to read the stream's
+   * events gets `PERMISSION_DENIED`.
    */
   deleteConsumerGroup(
     request: DeleteConsumerGroupRequest,
