@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -123,3 +124,69 @@ async def open_store(
             await store.close()
     finally:
         stop_process(proc)
+
+
+# -- a gateway process against the sandbox (bench_soak.py) -------------------------
+
+API_KEY = "bench-key-" + "x" * 40
+"""The caller key the benches' gateway accepts (a test value, not a secret)."""
+
+
+def callers_file(directory: Path) -> Path:
+    """One caller with the bench key and limits far above the load (checked, not hit)."""
+    import hashlib
+
+    path = directory / "callers.yaml"
+    digest = hashlib.sha256(API_KEY.encode()).hexdigest()
+    path.write_text(
+        "callers:\n"
+        "  - name: bench\n"
+        f'    key_sha256: "{digest}"\n'
+        "    permissions: [send, read_events]\n"
+        '    signs: ["*"]\n'
+        "    rate_limit_per_second: 1000000\n"
+        "    daily_recipient_quota: 1000000000000\n"
+    )
+    return path
+
+
+def start_sandbox(port: int) -> subprocess.Popen[bytes]:
+    """The sandbox provider (`smsgateway sandbox`) on `port`, reports far in the future."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "smsgateway", "sandbox", "--port", str(port)),
+            *("--report-delay", "3600", "--app-id", "benchapp", "--balance", "1000000000000"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_gateway(
+    backend: str, workdir: Path, sandbox_url: str, redis_port: int | None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`smsgateway serve` on free ports; returns the process and its gRPC address."""
+    grpc_port = free_port()
+    env = {
+        **os.environ,
+        "SMSGW_UPSTREAM_URL": sandbox_url,
+        "SMSGW_APP_ID": "benchapp",
+        "SMSGW_SECRET": "sandbox-secret",
+        "SMSGW_BIND_HOST": "127.0.0.1",
+        "SMSGW_GRPC_PORT": str(grpc_port),
+        "SMSGW_HTTP_PORT": str(free_port()),
+        "SMSGW_METRICS_PORT": str(free_port()),
+        "SMSGW_DATA_DIR": str(workdir / f"data-{backend}"),
+        "SMSGW_LOG_LEVEL": "WARNING",
+        "SMSGW_BALANCE_REFRESH_SECONDS": "0",
+        "SMSGW_CALLERS_FILE": str(callers_file(workdir)),
+    }
+    if redis_port is not None:
+        env["SMSGW_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smsgateway", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"127.0.0.1:{grpc_port}"

@@ -216,9 +216,10 @@ async def main() -> None:
                 f"synchronous={args.synchronous}" if backend == "sqlite" else "AOF everysec"
             )
             print(f"{backend} ({durability}):")
-            async with open_store(
-                backend, Path(tmp) / backend, synchronous=args.synchronous
-            ) as (store, pid):
+            async with open_store(backend, Path(tmp) / backend, synchronous=args.synchronous) as (
+                store,
+                pid,
+            ):
                 for size in sizes:
                     print(f" batch size {size}:")
                     if "store" in stages:

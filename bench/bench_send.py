@@ -165,8 +165,11 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     directory.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
-        + ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
+        [
+            binary,
+            *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)),
+            *("--save", "", "--appendonly", "yes", "--appendfsync", "everysec"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -276,8 +279,10 @@ def main() -> None:
         workdir = Path(tmp)
         sandbox_port = free_port()
         sandbox = subprocess.Popen(
-            [sys.executable, "-m", "smsgateway", "sandbox", "--port", str(sandbox_port)]
-            + ["--report-delay", "3600", "--app-id", "benchapp", "--balance", "1000000000000"],
+            [
+                *(sys.executable, "-m", "smsgateway", "sandbox", "--port", str(sandbox_port)),
+                *("--report-delay", "3600", "--app-id", "benchapp", "--balance", "1000000000000"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

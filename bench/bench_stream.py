@@ -1,12 +1,18 @@
 """Event streams: push-to-subscriber latency and fan-out throughput.
 
-    .venv/bin/python bench/bench_stream.py [--subscribers 1,100] [--latency-events 200]
-        [--events 2000] [--batch 100] [--synchronous FULL|NORMAL] [--uvloop] [--dir /tmp]
+    .venv/bin/python bench/bench_stream.py [--backend sqlite|redis|both] [--subscribers 1,100]
+        [--latency-events 200] [--events 2000] [--batch 100] [--synchronous FULL|NORMAL]
+        [--uvloop] [--dir /tmp]
 
-Everything is real: a SQLite store, the Ingestor waking the hub, a grpc.aio
+Everything is real: the store (SQLite, or a redis-server started here with AOF
+everysec), the Ingestor waking the hub, a grpc.aio
 server on 127.0.0.1 and grpc.aio clients streaming `StreamDeliveryReports`.
 The clients run in the same process, so the CPU figures include the client
 side of every message (receive + parse), not only the gateway's.
+
+With `--clients process` (the default) the subscribers run in a child process,
+as real subscribers do, so the CPU per delivery is the server's alone (the
+child's is printed apart); `--clients inline` runs them on the server's loop.
 
 * latency: one report ingested at a time (a commit each, as a push of one
   report); measured from the `ingest_reports` call to the moment each
@@ -20,17 +26,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
+from bench_backends import backends_arg, chosen, open_store
 
 from smsgateway.api.events_api import EventsApi, EventStores
-from smsgateway.backends import sqlite as sqlite_backend
+from smsgateway.backends import Backend
 from smsgateway.events.hub import EventHub
 from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import DeliveryReportIn, Source
@@ -82,102 +91,201 @@ async def _follow(stub: smsgateway_pb2_grpc.SmsGatewayStub, sub: _Subscriber) ->
         call.cancel()
 
 
-async def run(args: argparse.Namespace) -> None:
-    serial = 0
-    for subscribers in args.subscribers:
-        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-            store = await sqlite_backend.open_backend(
-                sqlite_backend.SqliteOptions(data_dir=Path(tmp), synchronous=args.synchronous)
-            )
-            hub = EventHub()
-            ingestor = Ingestor(
-                store.events, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules()
-            )
-            server = grpc.aio.server()
-            smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
-                _Servicer(
-                    EventsApi(
-                        EventStores(store.events, store.groups, store.send_log, store.suppressions),
-                        hub,
-                    )
-                ),
-                server,
-            )
-            port = server.add_insecure_port("127.0.0.1:0")
-            await server.start()
-            # A few connections, as many client processes would open.
-            channels = [
-                grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(min(subscribers, 4))
-            ]
-            stubs = [smsgateway_pb2_grpc.SmsGatewayStub(c) for c in channels]
-            subs = [_Subscriber() for _ in range(subscribers)]
-            tasks = [
-                asyncio.create_task(_follow(stubs[i % len(stubs)], s)) for i, s in enumerate(subs)
-            ]
-            while sum(hub.subscriber_counts().values()) < subscribers:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-            await asyncio.sleep(0.2)  # past their LATEST start position
+class _Clients:
+    """Subscribers, in this process or in a child one (same questions, same answers)."""
 
-            # -- latency: one report per commit, spaced so deliveries do not queue.
-            sent: dict[int, float] = {}
-            commits: list[float] = []
-            for _ in range(args.latency_events):
-                t = time.perf_counter()
-                stored = (await ingestor.ingest_reports(_reports(serial, 1), Source.PUSH)).stored
-                commits.append((time.perf_counter() - t) * 1e3)
-                serial += 1
-                sent[stored[0].cursor] = t
-                await asyncio.sleep(0.002 + subscribers * 0.0002)
-            await asyncio.sleep(0.5)
-            latencies = [
-                (sub.received[cursor] - t) * 1e3
-                for sub in subs
-                for cursor, t in sent.items()
-                if cursor in sub.received
-            ]
-            missing = len(sent) * subscribers - len(latencies)
-            q = statistics.quantiles(latencies, n=100)
-            print(
-                f"subscribers={subscribers:4d}  latency ms: p50 {q[49]:.2f}  p99 {q[98]:.2f}"
-                f"  max {max(latencies):.2f}  (n={len(latencies)}, missing={missing});"
-                f" of which the commit: p50 {statistics.median(commits):.2f}"
-            )
+    def __init__(self, port: int, subscribers: int, mode: str) -> None:
+        self.subscribers = subscribers
+        self._inline: _Followers | None = None
+        self._pipe: Any = None
+        self._proc: Any = None
+        if mode == "inline":
+            self._inline = _Followers(port, subscribers)
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            self._pipe, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_child_main, args=(port, subscribers, child))
+            self._proc.start()
 
-            # -- throughput
-            for sub in subs:
-                sub.received.clear()
-                sub.target = sub.count + args.events
+    async def _ask(self, *command: Any) -> Any:
+        if self._inline is not None:
+            return await self._inline.answer(command)
+        self._pipe.send(command)
+        return await asyncio.get_running_loop().run_in_executor(None, self._pipe.recv)
+
+    async def start(self) -> None:
+        if self._inline is not None:
+            self._inline.start()
+
+    async def received(self, count: int) -> list[dict[int, float]]:
+        """Each subscriber's {cursor: receive time}, once it has `count` messages (or 5 s)."""
+        result: list[dict[int, float]] = await self._ask("collect", count)
+        return result
+
+    async def expect(self, count: int) -> float:
+        """Wait until every subscriber has `count` more messages; the child's CPU seconds."""
+        result: float = await self._ask("expect", count)
+        return result
+
+    async def close(self) -> None:
+        await self._ask("stop")
+        if self._proc is not None:
+            self._proc.join(30)
+
+
+class _Followers:
+    def __init__(self, port: int, subscribers: int) -> None:
+        self._port = port
+        self._subs = [_Subscriber() for _ in range(subscribers)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._channels: list[grpc.aio.Channel] = []
+
+    def start(self) -> None:
+        # A few connections, as many client processes would open.
+        self._channels = [
+            grpc.aio.insecure_channel(f"127.0.0.1:{self._port}")
+            for _ in range(min(len(self._subs), 4))
+        ]
+        stubs = [smsgateway_pb2_grpc.SmsGatewayStub(c) for c in self._channels]
+        self._tasks = [
+            asyncio.create_task(_follow(stubs[i % len(stubs)], s)) for i, s in enumerate(self._subs)
+        ]
+
+    async def answer(self, command: tuple[Any, ...]) -> Any:
+        if command[0] == "collect":
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and any(  # noqa: ASYNC110
+                len(s.received) < command[1] for s in self._subs
+            ):
+                await asyncio.sleep(0.05)
+            out = [dict(s.received) for s in self._subs]
+            for s in self._subs:
+                s.received.clear()
+            return out
+        if command[0] == "expect":
+            cpu = time.process_time()
+            for sub in self._subs:
+                sub.target = sub.count + command[1]
                 sub.done.clear()
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            for start in range(0, args.events, args.batch):
-                await ingestor.ingest_reports(
-                    _reports(serial + start, min(args.batch, args.events - start)), Source.PUSH
-                )
-            ingest_wall = time.perf_counter() - wall0
-            await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in subs)), 600)
-            wall = time.perf_counter() - wall0
-            cpu = time.process_time() - cpu0
-            serial += args.events
-            deliveries = args.events * subscribers
-            print(
-                f"subscribers={subscribers:4d}  throughput: {args.events} events in "
-                f"{wall:.2f} s (ingest alone done at {ingest_wall:.2f} s) -> "
-                f"{deliveries / wall:,.0f} deliveries/s, "
-                f"{cpu / deliveries * 1e6:.1f} µs CPU per delivery (server + client)"
-            )
+            await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in self._subs)), 600)
+            return time.process_time() - cpu
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for channel in self._channels:
+            await channel.close()
+        return None
 
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for channel in channels:
-                await channel.close()
-            hub.close()
-            await server.stop(grace=0.5)
-            await store.close()
+
+def _child_main(port: int, subscribers: int, pipe: Any) -> None:
+    async def serve() -> None:
+        followers = _Followers(port, subscribers)
+        followers.start()
+        loop = asyncio.get_running_loop()
+        while True:
+            command = await loop.run_in_executor(None, pipe.recv)
+            if command[0] == "expect":
+                # Answered when done; the parent ingests meanwhile.
+                pipe.send(await followers.answer(command))
+                continue
+            pipe.send(await followers.answer(command))
+            if command[0] == "stop":
+                return
+
+    asyncio.run(serve())
+
+
+async def run(args: argparse.Namespace) -> None:
+    for backend in chosen(args.backend):
+        print(f"{backend}:", flush=True)
+        for subscribers in args.subscribers:
+            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+                async with open_store(backend, Path(tmp), synchronous=args.synchronous) as (
+                    store,
+                    _,
+                ):
+                    await run_one(store, subscribers, args)
+
+
+async def run_one(store: Backend, subscribers: int, args: argparse.Namespace) -> None:
+    serial = 0
+    hub = EventHub()
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules()
+    )
+    server = grpc.aio.server()
+    smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
+        _Servicer(
+            EventsApi(
+                EventStores(store.events, store.groups, store.send_log, store.suppressions),
+                hub,
+            )
+        ),
+        server,
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    clients = _Clients(port, subscribers, args.clients)
+    await clients.start()
+    while sum(hub.subscriber_counts().values()) < subscribers:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # past their LATEST start position
+
+    # -- latency: one report per commit, spaced so deliveries do not queue.
+    sent: dict[int, float] = {}
+    commits: list[float] = []
+    for _ in range(args.latency_events):
+        t = time.perf_counter()
+        stored = (await ingestor.ingest_reports(_reports(serial, 1), Source.PUSH)).stored
+        commits.append((time.perf_counter() - t) * 1e3)
+        serial += 1
+        sent[stored[0].cursor] = t
+        await asyncio.sleep(0.002 + subscribers * 0.0002)
+    # perf_counter is CLOCK_MONOTONIC: comparable across processes on one machine.
+    received = await clients.received(len(sent))
+    latencies = [
+        (got[cursor] - t) * 1e3 for got in received for cursor, t in sent.items() if cursor in got
+    ]
+    missing = len(sent) * subscribers - len(latencies)
+    q = statistics.quantiles(latencies, n=100)
+    print(
+        f"subscribers={subscribers:4d}  latency ms: p50 {q[49]:.2f}  p99 {q[98]:.2f}"
+        f"  max {max(latencies):.2f}  (n={len(latencies)}, missing={missing});"
+        f" of which the commit: p50 {statistics.median(commits):.2f}",
+        flush=True,
+    )
+
+    # -- throughput
+    waiting = asyncio.ensure_future(clients.expect(args.events))
+    await asyncio.sleep(0.05)  # the targets are set before the first event
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for start in range(0, args.events, args.batch):
+        await ingestor.ingest_reports(
+            _reports(serial + start, min(args.batch, args.events - start)), Source.PUSH
+        )
+    ingest_wall = time.perf_counter() - wall0
+    client_cpu = await waiting
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    serial += args.events
+    deliveries = args.events * subscribers
+    who = "server + client" if args.clients == "inline" else "server"
+    child = f", clients {client_cpu / deliveries * 1e6:.1f} µs" if args.clients == "process" else ""
+    print(
+        f"subscribers={subscribers:4d}  throughput: {args.events} events in "
+        f"{wall:.2f} s (ingest alone done at {ingest_wall:.2f} s) -> "
+        f"{deliveries / wall:,.0f} deliveries/s, "
+        f"{cpu / deliveries * 1e6:.1f} µs CPU per delivery ({who}){child}",
+        flush=True,
+    )
+    await clients.close()
+    hub.close()
+    await server.stop(grace=0.5)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    backends_arg(parser)
     parser.add_argument(
         "--subscribers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 100]
     )
@@ -186,6 +294,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--clients", default="process", choices=["process", "inline"])
     parser.add_argument("--dir", default=None, help="where the store file goes")
     args = parser.parse_args()
     if args.uvloop:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from testkit.redis_server import RedisServer
 
 from smsgateway.config import Settings
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.v1 import smsgateway_pb2_grpc
+from testkit.redis_server import RedisServer
 
 if TYPE_CHECKING:
     from smsgateway.app import App

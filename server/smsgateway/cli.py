@@ -38,7 +38,7 @@ def _banner(settings: Settings, ports: object) -> str:
             "  .venv/bin/smsctl send --to 13800138000,13900139000 --sign Demo --content 'hello'",
             "  .venv/bin/smsctl balance",
             "  .venv/bin/smsctl send-template --to 13800138000 --sign Demo"
-            " --template-id 1192360392260608 --params '{\"code\":\"1234\"}'"
+            ' --template-id 1192360392260608 --params \'{"code":"1234"}\''
             " --content 'Your code is 1234'",
             "  .venv/bin/smsctl watch reports --from-start",
             "  .venv/bin/smsctl sandbox inject-uplink --phone 13800138000 --sign Demo --content TD",

@@ -46,7 +46,7 @@ async def _health(gateway) -> int:  # type: ignore[no-untyped-def]
 
 async def _wait_health(gateway, status: int) -> None:  # type: ignore[no-untyped-def]
     async with asyncio.timeout(10):
-        while await _health(gateway) != status:
+        while await _health(gateway) != status:  # noqa: ASYNC110 (polling a remote status)
             await asyncio.sleep(0.05)
 
 

@@ -150,7 +150,9 @@ class DeadLetters(Protocol):
         """
         ...
 
-    async def dead_letters(self, stream: Stream | None = None, limit: int = 100) -> list[DeadLetter]:
+    async def dead_letters(
+        self, stream: Stream | None = None, limit: int = 100
+    ) -> list[DeadLetter]:
         """The newest dead letters, newest first."""
         ...
 

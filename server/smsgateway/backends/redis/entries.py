@@ -94,8 +94,13 @@ def effective_sign(fields: Fields, cursor: int, lates: LateSigns) -> bytes:
 # -- encoding ---------------------------------------------------------------------
 
 
+# One encoder for every payload: `json.dumps` with non-default options builds a new
+# encoder per call, which cost more than the encoding itself.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(values: list[Any]) -> bytes:
-    return enc(json.dumps(values, ensure_ascii=False, separators=(",", ":")))
+    return enc(_ENCODER.encode(values))
 
 
 def report_payload(

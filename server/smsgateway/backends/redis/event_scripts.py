@@ -20,7 +20,9 @@ local now, origin = ARGV[1], ARGV[2]
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local tmax = redis.call('HGET', KEYS[1], 'tmax')
 if (not tmax) or tonumber(now) > tonumber(tmax) then tmax = now end
-local signs, out = {}, {}
+-- The index writes are gathered and issued once per key at the end (variadic, in
+-- chunks below Lua's unpack limit): the same final state, far fewer commands.
+local signs, out, dedup, index, unsigned = {}, {}, {}, {}, {}
 for i = 3, #ARGV, 6 do
   local dg, biz = ARGV[i], ARGV[i + 1]
   if redis.call('ZSCORE', KEYS[3], dg) then
@@ -40,11 +42,26 @@ for i = 3, #ARGV, 6 do
     local c = string.format('%d', seq)
     redis.call('XADD', KEYS[2], c .. '-0', 't', now, 'm', tmax, 'o', origin, 'b', biz,
       'p', ARGV[i + 2], 'c', ARGV[i + 3], 's', sign, 'd', ARGV[i + 4])
-    redis.call('ZADD', KEYS[3], c, dg)
-    redis.call('ZADD', KEYS[5 + tonumber(ARGV[i + 5])], c, c)
-    if sign == '' then redis.call('HSET', KEYS[5], biz, c) end
+    dedup[#dedup + 1] = c; dedup[#dedup + 1] = dg
+    local k = 5 + tonumber(ARGV[i + 5])
+    local members = index[k]
+    if members == nil then members = {}; index[k] = members end
+    members[#members + 1] = c; members[#members + 1] = c
+    if sign == '' then unsigned[biz] = c end
     out[#out + 1] = seq; out[#out + 1] = sign
   end
+end
+local function zadd_all(key, list)
+  for j = 1, #list, 2000 do
+    redis.call('ZADD', key, unpack(list, j, math.min(j + 1999, #list)))
+  end
+end
+zadd_all(KEYS[3], dedup)
+for k, members in pairs(index) do zadd_all(KEYS[k], members) end
+local fields = {}
+for biz, c in pairs(unsigned) do fields[#fields + 1] = biz; fields[#fields + 1] = c end
+for j = 1, #fields, 2000 do
+  redis.call('HSET', KEYS[5], unpack(fields, j, math.min(j + 1999, #fields)))
 end
 redis.call('HSET', KEYS[1], 'seq', string.format('%d', seq), 'tmax', tmax)
 return out

@@ -101,6 +101,11 @@ class SqliteWriter:
 
     @staticmethod
     def _commit_group(conn: sqlite3.Connection, group: list[Any]) -> None:
+        if len(group) == 1:
+            # Nothing else shares the transaction: no savepoint needed (each SQLite
+            # statement hands the GIL to the event loop and back, so fewer is cheaper).
+            SqliteWriter._commit_one(conn, *group[0])
+            return
         results: list[tuple[Future[Any], bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -130,9 +135,36 @@ class SqliteWriter:
         # Results are released only after COMMIT returned: a caller never sees
         # success for a write that is not durable.
         for done, ok, value in results:
-            if done.done():  # the caller gave up (cancelled); the write stands
-                continue
-            if ok:
-                done.set_result(value)
+            _release(done, ok, value)
+
+    @staticmethod
+    def _commit_one(
+        conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], done: Future[Any]
+    ) -> None:
+        """A group of one: its own transaction; a failure of `fn` rolls it back."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                value = fn(conn)
+            except BaseException as exc:
+                if not conn.in_transaction:
+                    raise  # SQLite rolled back itself: reported as the failure below
+                conn.execute("ROLLBACK")
+                ok, value = False, exc
             else:
-                done.set_exception(value)
+                conn.execute("COMMIT")
+                ok = True
+        except BaseException as exc:  # nothing is durable
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            ok, value = False, exc
+        _release(done, ok, value)
+
+
+def _release(done: Future[Any], ok: bool, value: Any) -> None:
+    if done.done():  # the caller gave up (cancelled); the write stands
+        return
+    if ok:
+        done.set_result(value)
+    else:
+        done.set_exception(value)
