@@ -30,9 +30,11 @@ import multiprocessing
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -42,7 +44,7 @@ from smsgateway.api.events_api import EventsApi, EventStores
 from smsgateway.backends import Backend
 from smsgateway.events.hub import EventHub
 from smsgateway.events.ingest import Ingestor
-from smsgateway.events.model import DeliveryReportIn, Source
+from smsgateway.events.model import DeliveryReportIn, Source, Stream
 from smsgateway.events.optout import OptOutRules
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
@@ -195,7 +197,48 @@ def _child_main(port: int, subscribers: int, pipe: Any) -> None:
     asyncio.run(serve())
 
 
+class _Floor(smsgateway_pb2_grpc.SmsGatewayServicer):
+    """The fan-out floor: a bare servicer yielding one prebuilt response per event to
+    every subscriber (a queue each; no store, no hub, no filter, no tracing)."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[pb.StreamDeliveryReportsResponse]] = set()
+        self._cursor = 0
+
+    async def StreamDeliveryReports(
+        self, request: pb.StreamDeliveryReportsRequest, context: Any
+    ) -> AsyncIterator[pb.StreamDeliveryReportsResponse]:
+        queue: asyncio.Queue[pb.StreamDeliveryReportsResponse] = asyncio.Queue()
+        self._queues.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues.discard(queue)
+
+    def subscriber_counts(self) -> dict[Stream, int]:
+        return {Stream.REPORTS: len(self._queues)}
+
+    async def ingest_reports(self, reports: list[DeliveryReportIn], _source: Source) -> Any:
+        stored = []
+        for report in reports:
+            self._cursor += 1
+            message = pb.StreamDeliveryReportsResponse(
+                report=pb.DeliveryReport(
+                    cursor=self._cursor, biz_id=report.biz_id, phone_number=report.phone_number
+                )
+            )
+            for queue in self._queues:
+                queue.put_nowait(message)
+            stored.append(SimpleNamespace(cursor=self._cursor))
+        return SimpleNamespace(stored=stored)
+
+
 async def run(args: argparse.Namespace) -> None:
+    if args.floor:
+        print("floor (bare grpc.aio streaming servicer, no store):", flush=True)
+        for subscribers in args.subscribers:
+            await run_one(None, subscribers, args)
     for backend in chosen(args.backend):
         print(f"{backend}:", flush=True)
         for subscribers in args.subscribers:
@@ -207,22 +250,28 @@ async def run(args: argparse.Namespace) -> None:
                     await run_one(store, subscribers, args)
 
 
-async def run_one(store: Backend, subscribers: int, args: argparse.Namespace) -> None:
+async def run_one(store: Backend | None, subscribers: int, args: argparse.Namespace) -> None:
     serial = 0
-    hub = EventHub()
-    ingestor = Ingestor(
-        store.events, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules()
-    )
+    hub: Any
+    ingestor: Any
     server = grpc.aio.server()
-    smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
-        _Servicer(
-            EventsApi(
-                EventStores(store.events, store.groups, store.send_log, store.suppressions),
-                hub,
-            )
-        ),
-        server,
-    )
+    if store is None:
+        hub = ingestor = _Floor()
+        smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(hub, server)
+    else:
+        hub = EventHub()
+        ingestor = Ingestor(
+            store.events, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules()
+        )
+        smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(
+            _Servicer(
+                EventsApi(
+                    EventStores(store.events, store.groups, store.send_log, store.suppressions),
+                    hub,
+                )
+            ),
+            server,
+        )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     clients = _Clients(port, subscribers, args.clients)
@@ -279,7 +328,8 @@ async def run_one(store: Backend, subscribers: int, args: argparse.Namespace) ->
         flush=True,
     )
     await clients.close()
-    hub.close()
+    if store is not None:
+        hub.close()
     await server.stop(grace=0.5)
 
 
@@ -295,6 +345,7 @@ def main() -> None:
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--clients", default="process", choices=["process", "inline"])
+    parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--dir", default=None, help="where the store file goes")
     args = parser.parse_args()
     if args.uvloop:

@@ -37,6 +37,7 @@ from smsgateway.events.webhooks import (
     parse_limits_from_settings,
 )
 from smsgateway.leadership import Leadership
+from smsgateway.maintenance import Maintenance
 from smsgateway.observability import metrics
 from smsgateway.observability.balance import BalanceRefresher
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
@@ -51,7 +52,6 @@ from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = smsgateway_pb2.DESCRIPTOR.services_by_name["SmsGateway"].full_name
-_MAINTENANCE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +248,14 @@ class App:
         retention = Retention(
             max_age_seconds=s.retention_days * 86400, max_events=s.retention_max_events
         )
-        self._spawn(self._maintain(backend, retention, hub, s.consumer_group_idle_days, leadership))
+        maintenance = Maintenance(
+            backend,
+            hub,
+            leadership,
+            retention=retention,
+            group_idle_seconds=s.consumer_group_idle_days * 86400,
+        )
+        self._spawn(maintenance.run())
         self._spawn(backend.feed.run(hub.notify))
         self._spawn(monitor.run())
         stack.push_async_callback(self._cancel_tasks)
@@ -360,50 +367,6 @@ class App:
             ttl_seconds=self.settings.leader_lease_seconds,
         )
 
-    @staticmethod
-    async def _maintain(
-        backend: Backend,
-        retention: Retention,
-        hub: EventHub,
-        group_idle_days: float,
-        leadership: Leadership,
-    ) -> None:
-        """Retention and gauges that are cheaper to refresh than to keep exact."""
-        last_prune = 0.0
-        labelled: set[tuple[str, str]] = set()
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                # Retention is shared work: the leader does it for every replica.
-                if leadership.leading and loop.time() - last_prune >= _MAINTENANCE_SECONDS:
-                    last_prune = loop.time()
-                    dropped = await backend.events.prune(retention)
-                    forgotten = await backend.idempotency.prune()
-                    expired = await backend.groups.prune_groups(group_idle_days * 86400)
-                    metrics.CONSUMER_GROUPS_EXPIRED.inc(len(expired))
-                    for stream, name in expired:
-                        log.info(
-                            "consumer group expired (idle)",
-                            extra={"stream": stream.value, "group": name},
-                        )
-                    if dropped or forgotten:
-                        log.info(
-                            "retention",
-                            extra={"events_dropped": dropped, "request_ids_forgotten": forgotten},
-                        )
-                for stream in Stream:
-                    metrics.SUBSCRIBERS.labels(stream.value).set(hub.subscriber_count(stream))
-                    last = await backend.events.last_cursor(stream)
-                    groups = await backend.groups.groups(stream)
-                    metrics.CONSUMER_GROUPS.labels(stream.value).set(len(groups))
-                    backlogs = {g.name: g.pending + max(0, last - g.position) for g in groups}
-                    labelled = _set_group_backlogs(stream, backlogs, labelled)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("maintenance pass failed")
-            await asyncio.sleep(5.0)
-
 
 def _on_stored(hub: EventHub, stream: Stream, events: Sequence[StoredEvent]) -> None:
     hub.notify(stream, events)
@@ -432,26 +395,6 @@ def _store_checked(backend: str, ok: bool) -> None:
     metrics.STORE_UP.labels(backend).set(1 if ok else 0)
     if not ok:
         metrics.STORE_CHECK_FAILURES.labels(backend).inc()
-
-
-def _set_group_backlogs(
-    stream: Stream, backlogs: dict[str, int], labelled: set[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Export at most GROUP_METRICS_MAX groups by name (first by name), the rest summed
-    under "_other"; remove the series of groups that are gone. Returns what is labelled."""
-    names = sorted(backlogs)
-    own, rest = names[: metrics.GROUP_METRICS_MAX], names[metrics.GROUP_METRICS_MAX :]
-    now = {(stream.value, name) for name in own}
-    for name in own:
-        metrics.GROUP_BACKLOG.labels(stream.value, name).set(backlogs[name])
-    if rest:
-        now.add((stream.value, "_other"))
-        metrics.GROUP_BACKLOG.labels(stream.value, "_other").set(sum(backlogs[n] for n in rest))
-    for key in labelled:
-        if key[0] == stream.value and key not in now:
-            with contextlib.suppress(KeyError):
-                metrics.GROUP_BACKLOG.remove(*key)
-    return {k for k in labelled if k[0] != stream.value} | now
 
 
 def _grpc_host(host: str) -> str:
