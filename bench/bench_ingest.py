@@ -50,7 +50,7 @@ def report_items(batch: int, size: int) -> list[dict[str, object]]:
         {
             "phoneNumber": f"139{(batch * size + i) % 100_000_000:08d}",
             "sendTime": "2026-01-01 12:00:00",
-            "reportTime": "2026-01-01 12:00:05",
+            "reportTime": f"2026-01-01 12:00:{i % 60:02d}",  # a push spans a minute
             "success": True,
             "code": "10000",
             "message": "请求成功",
@@ -62,7 +62,7 @@ def report_items(batch: int, size: int) -> list[dict[str, object]]:
 
 
 def reports(batch: int, size: int) -> list[DeliveryReportIn]:
-    t = datetime(2026, 1, 1, 12, 0, 5, tzinfo=CST)
+    t = datetime(2026, 1, 1, 12, 0, 0, tzinfo=CST)
     return [
         DeliveryReportIn(
             biz_id=f"D{batch}",
@@ -72,7 +72,7 @@ def reports(batch: int, size: int) -> list[DeliveryReportIn]:
             message="请求成功",
             sms_size=1,
             send_time=t,
-            report_time=t,
+            report_time=t + timedelta(seconds=i % 60),
         )
         for i in range(size)
     ]

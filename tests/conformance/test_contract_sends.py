@@ -156,7 +156,10 @@ async def test_a_caller_giving_up_mid_send_leaves_no_unretrieved_task(
     with caplog.at_level(logging.WARNING, logger="asyncio"):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await gateway.stub.SendSms(send_request(numbers(1), request_id), timeout=0.3)
-        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        # The server stops waiting for the provider just before the caller's deadline: which
+        # answer reaches the caller first (its own deadline, or the server's "unknown") is a
+        # race; either way the outcome is recorded and nothing is left unretrieved.
+        assert caught.value.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN)
 
         # The send goes on without its caller and ends (unknown: its deadline passed).
         async def finished() -> pb.GetSendResponse:

@@ -29,6 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from smsgateway.backends.redis.errors import translate
+from smsgateway.backends.redis.packing import hiredis_packing
 from smsgateway.store_errors import StoreUnavailableError
 
 __all__ = [
@@ -124,6 +125,9 @@ def connect(settings: RedisSettings) -> Client:
     # The URL's parts win over keyword arguments in `from_url`, so parse it here and
     # let the password file override the URL's password.
     kwargs.update(parse_url(settings.url))
+    kwargs["connection_class"] = hiredis_packing(
+        kwargs.get("connection_class", redis.asyncio.Connection)
+    )
     password = _password(settings)
     if password is not None:
         kwargs["password"] = password

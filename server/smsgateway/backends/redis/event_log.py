@@ -126,14 +126,30 @@ class RedisEventLog:
         biz_keys: dict[str, int] = {}
         args: list[Any] = [num(now), self.origin]
         iso: dict[Any, str | None] = {}
+        # The reports of one push mostly share their payload (status, message, times):
+        # encode each distinct one once. Times are keyed with their zone, as in `iso`.
+        payloads: dict[tuple[Any, ...], bytes] = {}
         for dg, report in unique.items():
             index = biz_keys.setdefault(report.biz_id, len(biz_keys) + 1)
+            st, rt = report.send_time, report.report_time
+            shape = (
+                report.success,
+                report.message,
+                report.sms_size,
+                st,
+                st.tzinfo if st else None,
+                rt,
+                rt.tzinfo if rt else None,
+            )
+            payload = payloads.get(shape)
+            if payload is None:
+                payload = payloads[shape] = report_payload(report, source, traceparent, iso)
             args += [
                 dg,
                 enc(report.biz_id),
                 enc(report.phone_number),
                 enc(report.provider_code),
-                report_payload(report, source, traceparent, iso),
+                payload,
                 index,
             ]
         keys: list[Any] = [
