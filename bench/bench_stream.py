@@ -20,6 +20,9 @@ child's is printed apart); `--clients inline` runs them on the server's loop.
 * throughput: `--events` reports ingested in batches of `--batch` as fast as
   the store commits them; the time until every subscriber has all of them,
   deliveries/s (events x subscribers), and µs of process CPU per delivery.
+* consumer group (`--groups`, on by default): `--events` stored events claimed
+  `--batch` at a time by one member and acknowledged, on the store directly (no
+  gRPC): events/s and CPU per event (this process; redis-server apart).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import grpc
-from bench_backends import backends_arg, chosen, open_store
+from bench_backends import backends_arg, chosen, cpu_seconds, open_store
 
 from smsgateway.api.events_api import EventsApi, EventStores
 from smsgateway.backends import Backend
@@ -234,6 +237,35 @@ class _Floor(smsgateway_pb2_grpc.SmsGatewayServicer):
         return SimpleNamespace(stored=stored)
 
 
+async def bench_groups(store: Backend, pid: int | None, args: argparse.Namespace) -> None:
+    """Consumer-group claim + ack of `--events` stored events, `--batch` per claim, on the store."""
+    stream = Stream.REPORTS
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=lambda _s, _e: None, opt_out=OptOutRules()
+    )
+    start = await store.events.last_cursor(stream)
+    for first in range(0, args.events, 1000):
+        count = min(1000, args.events - first)
+        await ingestor.ingest_reports(_reports(10**7 + first, count), Source.PUSH)
+    await store.groups.join_group(stream, "bench", start, "{}")
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    rcpu0 = cpu_seconds(pid) if pid else 0.0
+    done = 0
+    while done < args.events:
+        claimed = await store.groups.claim(stream, "bench", "m1", args.batch, 30.0)
+        if not claimed:
+            break
+        await store.groups.ack(stream, "bench", [e.cursor for e in claimed])
+        done += len(claimed)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    redis = f", redis-server {(cpu_seconds(pid) - rcpu0) / done * 1e6:.1f} µs" if pid else ""
+    print(
+        f"consumer group: {done} events claimed + acked, {args.batch} per claim, in {wall:.2f} s"
+        f" -> {done / wall:,.0f} events/s, {cpu / done * 1e6:.1f} µs CPU per event{redis}",
+        flush=True,
+    )
+
+
 async def run(args: argparse.Namespace) -> None:
     if args.floor:
         print("floor (bare grpc.aio streaming servicer, no store):", flush=True)
@@ -248,6 +280,13 @@ async def run(args: argparse.Namespace) -> None:
                     _,
                 ):
                     await run_one(store, subscribers, args)
+        if args.groups:
+            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+                async with open_store(backend, Path(tmp), synchronous=args.synchronous) as (
+                    store,
+                    pid,
+                ):
+                    await bench_groups(store, pid, args)
 
 
 async def run_one(store: Backend | None, subscribers: int, args: argparse.Namespace) -> None:
@@ -346,6 +385,7 @@ def main() -> None:
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--clients", default="process", choices=["process", "inline"])
     parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--groups", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--dir", default=None, help="where the store file goes")
     args = parser.parse_args()
     if args.uvloop:

@@ -5,6 +5,9 @@ Prints, per input mix, the best of several runs: CPU ms for validation and for
 splitting into provider calls, and CPU µs per number (the work is single-threaded, so
 on an idle machine wall time is the same). Budget (DESIGN.md): 100,000
 recipients validated and split in well under a second.
+
+No store is involved, so there is no `--backend`: the same work with the records
+written, on each backend, in a real gateway process, is `bench_soak.py --mode large`.
 """
 
 from __future__ import annotations

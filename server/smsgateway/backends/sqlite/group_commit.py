@@ -43,10 +43,12 @@ class GroupCommit:
 
     async def run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """`fn(conn)` inside a committed transaction (maybe shared); its result after COMMIT."""
-        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_T] = loop.create_future()
         self._pending.append((fn, future))
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain(), name="sqlite-group-commit")
+        drainer = self._drainer
+        if drainer is None or drainer.done() or drainer.get_loop() is not loop:
+            self._drainer = loop.create_task(self._drain(), name="sqlite-group-commit")
         return await future
 
     async def _drain(self) -> None:
