@@ -13,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from smsgateway.app import App
+from smsgateway.config import Settings
 from smsgateway.sandbox import SandboxConfig
 from smsgateway.security.keys import new_key
 from smsgateway.v1 import smsgateway_pb2 as pb
@@ -29,10 +30,20 @@ CALLERS = {
 }
 
 
-def _settings(data_dir: Path, **overrides: object):  # type: ignore[no-untyped-def]
-    from conftest import gateway_settings
-
-    return gateway_settings(data_dir, **overrides)
+def _settings(data_dir: Path, **overrides: object) -> Settings:
+    """A gateway on loopback with free ports and the in-process sandbox."""
+    values: dict[str, object] = {
+        "bind_host": "127.0.0.1",
+        "grpc_port": 0,
+        "http_port": 0,
+        "metrics_port": 0,
+        "sandbox_port": 0,
+        "data_dir": data_dir,
+        "shutdown_grace_seconds": 1.0,
+        "balance_refresh_seconds": 0.0,
+        **overrides,
+    }
+    return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
