@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,6 +75,8 @@ class Limits:
         self._config = config
         self._clock = clock
         self._quota_zone = timedelta(hours=config.quota_utc_offset_hours)
+        # The current quota day: [start, end) on the clock, and its name.
+        self._day: tuple[float, float, str] = (0.0, 0.0, "")
 
     async def admit(
         self, caller: str, request_id: str, kind: int, phone_numbers: Sequence[str]
@@ -91,7 +93,7 @@ class Limits:
         day, day_left = self._quota_day(now)
         charge = Charge(
             now=now,
-            ticket=uuid.uuid4().hex,
+            ticket=secrets.token_hex(16),
             recipients=len(phone_numbers),
             bucket_key=f"rate:{caller}" if rate is not None else "",
             bucket=Bucket(rate, max(1.0, rate)) if rate is not None else None,
@@ -150,9 +152,16 @@ class Limits:
         return True
 
     def _quota_day(self, now: float) -> tuple[str, float]:
-        local = datetime.fromtimestamp(now, UTC) + self._quota_zone
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        return local.strftime("%Y-%m-%d"), max(1.0, (midnight - local).total_seconds())
+        """The quota day of `now` and the seconds left in it (at least 1)."""
+        start, end, day = self._day
+        if not start <= now < end:  # once a day (or when the clock jumps)
+            local = datetime.fromtimestamp(now, UTC) + self._quota_zone
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            start = now - (local - midnight).total_seconds()
+            end = start + 86400.0
+            day = local.strftime("%Y-%m-%d")
+            self._day = (start, end, day)
+        return day, max(1.0, end - now)
 
     def _count(self, caller: str, limit: str, n: int) -> None:
         if n:

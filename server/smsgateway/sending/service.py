@@ -237,7 +237,10 @@ class SendService:
                     )
                 )
 
-        await asyncio.gather(*(run(call) for call in pending))
+        if len(pending) == 1:  # the common single-call send: no task of its own
+            await run(pending[0])
+        else:
+            await asyncio.gather(*(run(call) for call in pending))
         self._sent_log.add(accepted)
         self._count(plan, [c for c in pending if c.index not in skipped])
         if skipped:

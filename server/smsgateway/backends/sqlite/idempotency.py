@@ -115,14 +115,8 @@ class SqliteIdempotencyStore:
         header_blob, rows = _rows(request_id, response)
 
         def claim(conn: sqlite3.Connection) -> SendRecord | None:
-            # The common case, a new request_id, in two statements. Calls never outlive
-            # their header (`_insert` and `prune` delete them first), so a header that
-            # was not there has no calls to clear.
-            if conn.execute(_INSERT_NEW, (request_id, fingerprint, header_blob, now)).rowcount:
-                conn.executemany(_INSERT_CALL, rows)
-                return None
             existing = _read(conn, request_id, oldest)
-            if existing is None:  # an expired record: replaced
+            if existing is None:
                 _insert(conn, request_id, fingerprint, header_blob, rows, now)
             return existing
 
@@ -158,9 +152,6 @@ class SqliteIdempotencyStore:
             self._flusher = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:
-        # Under load the next claim or read takes the outcomes into its own transaction
-        # within milliseconds (see `_run`): wait that long before spending one on them.
-        await asyncio.sleep(_OUTCOME_LINGER_SECONDS)
         while self._outcomes:
             try:
                 await self._run(lambda conn: None)
@@ -190,12 +181,6 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-_OUTCOME_LINGER_SECONDS = 0.005
-"""How long a recorded outcome waits for a claim or read to carry it before its own commit."""
-_INSERT_NEW = (
-    "INSERT OR IGNORE INTO sends (request_id, fingerprint, header, created_at) VALUES (?, ?, ?, ?)"
-)
-_INSERT_CALL = "INSERT INTO send_calls VALUES (?, ?, ?, ?, ?, ?, ?)"
 _Row = tuple[str, int, str, int, str, str, str]
 _Outcome = tuple[int, str, str, str, str, int]
 _UPDATE_CALL = (
@@ -251,7 +236,7 @@ def _insert(
         " VALUES (?, ?, ?, ?)",
         (request_id, fingerprint, header_blob, now),
     )
-    conn.executemany(_INSERT_CALL, rows)
+    conn.executemany("INSERT INTO send_calls VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _read(conn: sqlite3.Connection, request_id: str, oldest: float) -> SendRecord | None:

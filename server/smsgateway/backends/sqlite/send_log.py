@@ -8,6 +8,9 @@ from smsgateway.backends.sqlite.database import SqliteDatabase
 from smsgateway.backends.sqlite.rows import REPORT_COLUMNS, report_from_row, utc
 from smsgateway.events.model import SentBatch, StoredReport
 
+_CHUNK = 500
+"""Rows per statement (6 parameters each: well under SQLite's 32,766)."""
+
 
 class SqliteSendLog:
     """`SendLog` on a `SqliteDatabase` (the same file as the reports it is matched with)."""
@@ -20,12 +23,14 @@ class SqliteSendLog:
             await self._db.write(self._record_sends, list(batches))
 
     def _record_sends(self, batches: list[SentBatch]) -> None:
+        # Multi-row statements, one per chunk: each SQLite statement (and each row of an
+        # executemany) hands the GIL to the event loop and back.
         with self._db.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO sends (biz_id, sign, kind, sent_at, phone_numbers, caller)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (
+            for start in range(0, len(batches), _CHUNK):
+                chunk = batches[start : start + _CHUNK]
+                values: list[object] = []
+                for b in chunk:
+                    values += (
                         b.biz_id,
                         b.sign,
                         b.kind,
@@ -33,15 +38,22 @@ class SqliteSendLog:
                         ",".join(b.phone_numbers),
                         b.caller,
                     )
-                    for b in batches
-                ],
-            )
-            # A report can beat the send's record (the provider pushes fast):
-            # give such reports their sign now.
-            conn.executemany(
-                "UPDATE reports SET sign = ? WHERE biz_id = ? AND sign = ''",
-                [(b.sign, b.biz_id) for b in batches if b.sign],
-            )
+                conn.execute(
+                    "INSERT OR REPLACE INTO sends"
+                    " (biz_id, sign, kind, sent_at, phone_numbers, caller) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                    values,
+                )
+                # A report can beat the send's record (the provider pushes fast):
+                # give such reports their sign now.
+                signed = [b.biz_id for b in chunk if b.sign]
+                if signed:
+                    conn.execute(
+                        "UPDATE reports SET sign ="
+                        " (SELECT s.sign FROM sends s WHERE s.biz_id = reports.biz_id)"
+                        f" WHERE sign = '' AND biz_id IN ({', '.join('?' * len(signed))})",
+                        signed,
+                    )
 
     async def sent_batch(self, biz_id: str) -> SentBatch | None:
         return await self._db.read(self._sent_batch, biz_id)
