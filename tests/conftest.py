@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
-from smsgateway.config import Settings
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.v1 import smsgateway_pb2_grpc
 from testkit.redis_server import RedisServer
+from testkit.settings import gateway_settings
 
 if TYPE_CHECKING:
     from smsgateway.app import App
@@ -33,22 +33,6 @@ class Gateway:
     def target(self) -> str:
         assert self.app.ports is not None
         return f"127.0.0.1:{self.app.ports.grpc}"
-
-
-def gateway_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test gateway: loopback, free ports, the in-process sandbox."""
-    values: dict[str, object] = {
-        "bind_host": "127.0.0.1",
-        "grpc_port": 0,
-        "http_port": 0,
-        "metrics_port": 0,
-        "sandbox_port": 0,
-        "data_dir": data_dir,
-        "shutdown_grace_seconds": 1.0,
-        "balance_refresh_seconds": 0.0,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from smsgateway.v1 import smsgateway_pb2_grpc
 from testkit.callers import SIGN_A, SIGN_B, callers_yaml
 from testkit.certs import Authority
 from testkit.rich_status import details_of
+from testkit.settings import gateway_settings
 
 CALLERS = {
     "tenant_a": {"permissions": ["send", "read_events"], "signs": [SIGN_A]},
@@ -31,19 +32,7 @@ CALLERS = {
 
 
 def _settings(data_dir: Path, **overrides: object) -> Settings:
-    """A gateway on loopback with free ports and the in-process sandbox."""
-    values: dict[str, object] = {
-        "bind_host": "127.0.0.1",
-        "grpc_port": 0,
-        "http_port": 0,
-        "metrics_port": 0,
-        "sandbox_port": 0,
-        "data_dir": data_dir,
-        "shutdown_grace_seconds": 1.0,
-        "balance_refresh_seconds": 0.0,
-        **overrides,
-    }
-    return dataclasses.replace(Settings(), **values)  # type: ignore[arg-type]
+    return gateway_settings(data_dir, **overrides)
 
 
 @pytest.fixture
