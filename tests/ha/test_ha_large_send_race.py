@@ -122,8 +122,15 @@ async def test_a_large_send_duplicated_on_other_replicas_sends_each_call_once(
     print(f"\n{CALLS} calls, duplicates on B and C: {sent} provider calls in {elapsed:.2f} s")
     print("\n".join(described))
     assert sent == CALLS, described  # before the fix: 18, three calls sent by B and C again
-    failures = [r for r in results if isinstance(r, BaseException)]
-    assert not failures, f"{described}\n{cluster.context()}"
+    # The first send succeeds. A duplicate whose wait for calls in flight elsewhere ran out
+    # may answer UNKNOWN ("in flight": it did not learn the outcome), never anything else,
+    # and never by sending a call itself (checked above and below).
+    assert isinstance(results[0], pb.SendSmsResponse), f"{described}\n{cluster.context()}"
+    for r in results[1:]:
+        if isinstance(r, BaseException):
+            assert isinstance(r, grpc.aio.AioRpcError), described
+            assert r.code() == grpc.StatusCode.UNKNOWN, described
+            assert "in flight" in (r.details() or ""), described
     assert state["batches"] - before["batches"] == CALLS, described
 
     answers = [r for r in results if isinstance(r, pb.SendSmsResponse)]
