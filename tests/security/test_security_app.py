@@ -3,6 +3,7 @@ parts on a smaller harness): keys, permissions, isolation, limits, TLS, one proc
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -66,6 +67,22 @@ def _key(key: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {key}"),)
 
 
+async def _status_once_recorded(
+    stub: smsgateway_pb2_grpc.SmsGatewayStub, biz_id: str, key: str
+) -> pb.GetSendStatusResponse:
+    """GetSendStatus once the send log has the call (it is written within milliseconds)."""
+    async with asyncio.timeout(10):
+        while True:
+            try:
+                return await stub.GetSendStatus(
+                    pb.GetSendStatusRequest(biz_id=biz_id), metadata=_key(key), timeout=5
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+            await asyncio.sleep(0.02)
+
+
 def _send(sign: str = SIGN_A, phone: str = "13651688564") -> pb.SendSmsRequest:
     return pb.SendSmsRequest(
         phone_numbers=[phone],
@@ -103,9 +120,7 @@ async def test_the_app_authenticates_authorises_and_isolates(
         # Its own sign goes out; another tenant cannot see its send.
         sent = await stub.SendSms(_send(), metadata=_key(keys["tenant_a"]), timeout=10)
         biz_id = sent.calls[0].biz_id
-        own = await stub.GetSendStatus(
-            pb.GetSendStatusRequest(biz_id=biz_id), metadata=_key(keys["reader_a"]), timeout=10
-        )
+        own = await _status_once_recorded(stub, biz_id, keys["reader_a"])
         assert own.caller == "tenant_a"
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stub.GetSendStatus(
