@@ -45,8 +45,9 @@ from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.security.setup import build_security
 from smsgateway.sending.service import SendService
 from smsgateway.store_monitor import StoreMonitor
-from smsgateway.upstream.client import ProviderClient, new_session
+from smsgateway.upstream.client import ProviderClient
 from smsgateway.upstream.config import UpstreamConfig
+from smsgateway.upstream.session import new_session
 from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
 
 log = logging.getLogger(__name__)

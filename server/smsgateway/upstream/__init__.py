@@ -3,7 +3,7 @@
 Imports nothing else of smsgateway (no api, events, messaging, grpc).
 """
 
-from smsgateway.upstream.client import InvalidItemHandler, ProviderClient, new_session
+from smsgateway.upstream.client import InvalidItemHandler, ProviderClient
 from smsgateway.upstream.config import UpstreamConfig
 from smsgateway.upstream.errors import (
     NotSentError,
@@ -26,6 +26,7 @@ from smsgateway.upstream.models import (
     parse_uplink_item,
 )
 from smsgateway.upstream.observer import NoopObserver, UpstreamObserver
+from smsgateway.upstream.session import new_session
 from smsgateway.upstream.token import TokenCache
 
 __all__ = [

@@ -33,8 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 from urllib.parse import quote_plus, urlsplit
 
 import aiohttp
@@ -65,6 +64,7 @@ from smsgateway.upstream.models import (
 )
 from smsgateway.upstream.observer import NoopObserver, UpstreamObserver
 from smsgateway.upstream.ports import TokenStore
+from smsgateway.upstream.session import AttemptState, current_attempt, new_session, tracks_sent
 from smsgateway.upstream.token import TokenCache, current_fetch_reason
 
 __all__ = ["InvalidItemHandler", "ProviderClient", "new_session"]
@@ -77,7 +77,8 @@ InvalidItemHandler = Callable[[str, object, ValueError], None]
 """Called with (endpoint, raw item, error) for a pulled item that cannot be parsed."""
 
 DEFAULT_TOKEN_LIFETIME_SECONDS = 7200.0
-_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+_FORM_HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded"}
+_OFF_PROVIDERS: Final = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,50 +116,6 @@ class _TokenRejected(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-
-
-class _SentTracker(aiohttp.TraceConfig):
-    """Marks an attempt as sent once its request headers were written.
-
-    A timeout or reset before that point (waiting for a pooled connection,
-    connecting) means the provider never saw the request, which makes a repeat safe.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.on_request_headers_sent.append(_headers_sent)
-
-
-async def _headers_sent(
-    session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
-) -> None:
-    state = getattr(ctx, "trace_request_ctx", None)
-    if isinstance(state, _AttemptState):
-        state.sent = True
-
-
-class _AttemptState:
-    __slots__ = ("sent",)
-
-    def __init__(self) -> None:
-        self.sent = False
-
-
-def new_session(config: UpstreamConfig) -> aiohttp.ClientSession:
-    """The process-wide session for the provider (call inside the running loop; close it
-    at shutdown). It lets the client tell "never sent" from "outcome unknown" precisely."""
-    connector = aiohttp.TCPConnector(
-        limit=config.max_connections,
-        ttl_dns_cache=300,
-        keepalive_timeout=config.keepalive_timeout_seconds,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None),
-        trace_configs=[_SentTracker()],
-        cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"User-Agent": "smsgateway"},
-    )
 
 
 _NUMBER_LIST = re.compile(r"[0-9+,]*")
@@ -244,18 +201,16 @@ class ProviderClient:
         # Without a provider given, the global one: a proxy until observability installs
         # the SDK provider, so a client built early still traces.
         self._tracer = trace.get_tracer("smsgateway.upstream", tracer_provider=tracer_provider)
+        self._tracer_provider = tracer_provider
         self._on_invalid_item = on_invalid_item
-        # (`trace_configs` is public in recent aiohttp; older 3.x only has the private name.)
-        trace_configs: Sequence[object] = getattr(
-            session, "trace_configs", getattr(session, "_trace_configs", ())
-        )
-        self._tracks_sent = any(isinstance(tc, _SentTracker) for tc in trace_configs)
+        self._tracks_sent = tracks_sent(session)
         if not self._tracks_sent:
             logger.info(
                 "upstream session not built by new_session(): every timeout after the "
                 "connection is established counts as outcome unknown"
             )
         self._base = config.base_url.rstrip("/")
+        self._urls: dict[str, yarl.URL] = {}  # POST endpoints' URLs, one per path
         parts = urlsplit(config.base_url)
         self._base_path = parts.path.rstrip("/")
         self._host = parts.hostname or ""
@@ -423,6 +378,9 @@ class ProviderClient:
         )
 
     async def _token_for(self, endpoint: _Endpoint, deadline: float | None) -> str:
+        current = self.tokens.current()
+        if current is not None:
+            return current
         try:
             if deadline is None:
                 return await self.tokens.get()
@@ -548,6 +506,46 @@ class ProviderClient:
         resend_count: int,
         attributes: Mapping[str, Any],
     ) -> T:
+        started = time.perf_counter()
+        outcome = "success"
+        span = self._client_span(endpoint, resend_count, attributes)
+        try:
+            return await self._exchange(endpoint, params, parse, token, timeout_seconds, span)
+        except _Fault as exc:
+            outcome = exc.outcome
+            raise
+        except _TokenRejected:
+            outcome = "token_rejected"
+            raise
+        except ProviderRejectedError:
+            outcome = "rejected"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            if outcome != "success":
+                span.set_status(StatusCode.ERROR, outcome)
+                span.set_attribute("error.type", outcome)
+            if outcome != "cancelled":
+                self._observer.request_finished(
+                    endpoint.name, outcome, time.perf_counter() - started
+                )
+            span.end()
+
+    def _tracing_on(self) -> bool:
+        if self._tracer_provider is not None:
+            return not isinstance(self._tracer_provider, _OFF_PROVIDERS)
+        # Read per call: observability may install the SDK provider after we are built.
+        return not isinstance(trace.get_tracer_provider(), _OFF_PROVIDERS)
+
+    def _client_span(
+        self, endpoint: _Endpoint, resend_count: int, attributes: Mapping[str, Any]
+    ) -> Span:
+        """The attempt's CLIENT span, a child of the caller's current span; the invalid
+        (no-op) span when tracing is off, which costs nothing per call."""
+        if not self._tracing_on():
+            return trace.INVALID_SPAN
         span_attributes: dict[str, Any] = {
             "http.request.method": endpoint.method,
             "url.path": self._base_path + endpoint.path,
@@ -558,37 +556,14 @@ class ProviderClient:
         }
         if resend_count:
             span_attributes["http.request.resend_count"] = resend_count
-        started = time.perf_counter()
-        outcome = "success"
-        with self._tracer.start_as_current_span(
+        # Not made current: nothing below this point starts spans of its own.
+        return self._tracer.start_span(
             f"{endpoint.method} {endpoint.path}",
             kind=SpanKind.CLIENT,
             attributes=span_attributes,
             record_exception=False,
             set_status_on_exception=False,
-        ) as span:
-            try:
-                return await self._exchange(endpoint, params, parse, token, timeout_seconds, span)
-            except _Fault as exc:
-                outcome = exc.outcome
-                raise
-            except _TokenRejected:
-                outcome = "token_rejected"
-                raise
-            except ProviderRejectedError:
-                outcome = "rejected"
-                raise
-            except asyncio.CancelledError:
-                outcome = "cancelled"
-                raise
-            finally:
-                if outcome != "success":
-                    span.set_status(StatusCode.ERROR, outcome)
-                    span.set_attribute("error.type", outcome)
-                if outcome != "cancelled":
-                    self._observer.request_finished(
-                        endpoint.name, outcome, time.perf_counter() - started
-                    )
+        )
 
     async def _exchange(
         self,
@@ -605,14 +580,15 @@ class ProviderClient:
             body: bytes | None = None
             headers = None
         else:
-            url = yarl.URL(f"{self._base}{endpoint.path}", encoded=True)
+            url = self._urls.get(endpoint.path) or self._url(endpoint.path)
             body = encoded.encode("ascii")
-            headers = {"Content-Type": _FORM_CONTENT_TYPE}
+            headers = _FORM_HEADERS
         client_timeout = aiohttp.ClientTimeout(
             total=timeout_seconds,
             sock_connect=min(self._config.connect_timeout_seconds, timeout_seconds),
         )
-        state = _AttemptState()
+        state = AttemptState()
+        reset = current_attempt.set(state)
         try:
             async with self._session.request(
                 endpoint.method,
@@ -621,7 +597,6 @@ class ProviderClient:
                 headers=headers,
                 timeout=client_timeout,
                 allow_redirects=False,
-                trace_request_ctx=state,
             ) as response:
                 status = response.status
                 raw = await response.read()
@@ -639,10 +614,16 @@ class ProviderClient:
                 f"connection failed ({type(exc).__name__})",
                 sent=self._was_sent(state),
             ) from None
+        finally:
+            current_attempt.reset(reset)
         span.set_attribute("http.response.status_code", status)
         return self._interpret(endpoint, status, raw, parse, token, span)
 
-    def _was_sent(self, state: _AttemptState) -> bool:
+    def _url(self, path: str) -> yarl.URL:
+        url = self._urls[path] = yarl.URL(f"{self._base}{path}", encoded=True)
+        return url
+
+    def _was_sent(self, state: AttemptState) -> bool:
         # Without the tracker we cannot know; assume the worst for a send.
         return state.sent or not self._tracks_sent
 

@@ -102,14 +102,23 @@ class TokenCache:
         token = self._token
         return None if token is None else token.expires_at - self._clock()
 
-    async def get(self) -> str:
-        """A token that is valid now; waits for a fetch only if there is none."""
+    def current(self) -> str | None:
+        """The token if one is valid now (starting an early refresh when it is expiring),
+        else None: the common path of `get`, without a coroutine."""
         token = self._token
         now = self._clock()
         if token is not None and now < token.expires_at:
             if now >= token.expires_at - self._margin and now >= self._refresh_not_before:
                 self._start("expiring")
             return token.value
+        return None
+
+    async def get(self) -> str:
+        """A token that is valid now; waits for a fetch only if there is none."""
+        value = self.current()
+        if value is not None:
+            return value
+        token = self._token
         flight = self._start(self._next_reason if token is None else "expiring")
         # shield: a caller giving up (deadline, cancellation) must not cancel the
         # fetch that the other callers are waiting for.

@@ -4,11 +4,17 @@ Callers on the event loop submit functions; the thread runs every function
 queued at that moment inside one transaction (each in its own savepoint, so one
 failure does not undo the others) and commits once. Under load this turns many
 small durable writes into one fsync, and the event loop never blocks on disk.
+
+Hand-offs are per group, not per function: the functions submitted during one
+turn of the event loop travel to the thread as one item, and the thread hands a
+group's results back with one wake-up of the loop. A thread hand-off (a wake-up,
+the GIL changing hands) costs more CPU than a small SQLite statement.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -33,6 +39,7 @@ class SqliteWriter:
         self._max_group = max_group
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._batch: list[_Item] | None = None  # this loop turn's functions, not yet handed over
 
     def start(self, schema: str = "") -> None:
         """Open the connection in the writer thread and apply `schema` (a SQL script)."""
@@ -48,6 +55,8 @@ class SqliteWriter:
         """Finish queued work, then close the connection."""
         if self._thread is None:
             return
+        if self._batch:  # submitted in this loop turn: they go first
+            self._submit(asyncio.get_running_loop())
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join)
         self._thread = None
@@ -56,14 +65,25 @@ class SqliteWriter:
         """Run `fn(connection)` in the writer thread, inside a committed transaction."""
         if self._thread is None:
             raise StoreUnavailableError(f"{self._path.name} is not open")
-        done: Future[T] = Future()
-        self._queue.put((fn, done))
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = []
+            loop.call_soon(self._submit, loop)
+        batch.append((fn, done))
         try:
-            return await asyncio.wrap_future(done)
+            return await done
         except sqlite3.Error as exc:
             if "full" in str(exc).lower():
                 raise StoreFullError(f"{self._path.name} is out of disk space") from exc
             raise StoreUnavailableError(f"{self._path.name} is unusable: {exc}") from exc
+
+    def _submit(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand this loop turn's functions to the thread (on the loop)."""
+        batch, self._batch = self._batch, None
+        if batch:
+            self._queue.put((loop, batch))
 
     def _run(self, ready: Future[None], schema: str) -> None:
         try:
@@ -82,7 +102,7 @@ class SqliteWriter:
                 first = self._queue.get()
                 if first is _STOP:
                     return
-                group = [first]
+                loop, group = first
                 stop = False
                 while len(group) < self._max_group:
                     try:
@@ -92,21 +112,31 @@ class SqliteWriter:
                     if item is _STOP:
                         stop = True
                         break
-                    group.append(item)
-                self._commit_group(conn, group)
+                    if item[0] is not loop:  # another loop's work: its own group
+                        self._deliver(loop, self._commit_group(conn, group))
+                        loop, group = item
+                        continue
+                    group = group + item[1]
+                self._deliver(loop, self._commit_group(conn, group))
                 if stop:
                     return
         finally:
             conn.close()
 
     @staticmethod
-    def _commit_group(conn: sqlite3.Connection, group: list[Any]) -> None:
+    def _deliver(loop: asyncio.AbstractEventLoop, results: list[_Result]) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_release_all, results)
+
+    @staticmethod
+    def _commit_group(conn: sqlite3.Connection, group: list[_Item]) -> list[_Result]:
+        """Run a group in one transaction; the results to release once it committed."""
         if len(group) == 1:
             # Nothing else shares the transaction: no savepoint needed (each SQLite
             # statement hands the GIL to the event loop and back, so fewer is cheaper).
-            SqliteWriter._commit_one(conn, *group[0])
-            return
-        results: list[tuple[Future[Any], bool, Any]] = []
+            fn, done = group[0]
+            return [SqliteWriter._commit_one(conn, fn, done)]
+        results: list[_Result] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, done in group:
@@ -128,19 +158,17 @@ class SqliteWriter:
         except BaseException as exc:  # the commit itself failed: nothing is durable
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for _, done in group:
-                if not done.done():
-                    done.set_exception(exc)
-            return
+            return [(done, False, exc) for _, done in group]
         # Results are released only after COMMIT returned: a caller never sees
         # success for a write that is not durable.
-        for done, ok, value in results:
-            _release(done, ok, value)
+        return results
 
     @staticmethod
     def _commit_one(
-        conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any], done: Future[Any]
-    ) -> None:
+        conn: sqlite3.Connection,
+        fn: Callable[[sqlite3.Connection], Any],
+        done: asyncio.Future[Any],
+    ) -> _Result:
         """A group of one: its own transaction; a failure of `fn` rolls it back."""
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -150,21 +178,25 @@ class SqliteWriter:
                 if not conn.in_transaction:
                     raise  # SQLite rolled back itself: reported as the failure below
                 conn.execute("ROLLBACK")
-                ok, value = False, exc
-            else:
-                conn.execute("COMMIT")
-                ok = True
+                return (done, False, exc)
+            conn.execute("COMMIT")
+            return (done, True, value)
         except BaseException as exc:  # nothing is durable
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            ok, value = False, exc
-        _release(done, ok, value)
+            return (done, False, exc)
 
 
-def _release(done: Future[Any], ok: bool, value: Any) -> None:
-    if done.done():  # the caller gave up (cancelled); the write stands
-        return
-    if ok:
-        done.set_result(value)
-    else:
-        done.set_exception(value)
+_Item = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
+_Result = tuple["asyncio.Future[Any]", bool, Any]
+
+
+def _release_all(results: list[_Result]) -> None:
+    """Hand results to their callers (on the loop)."""
+    for done, ok, value in results:
+        if done.done():  # the caller gave up (cancelled); the write stands
+            continue
+        if ok:
+            done.set_result(value)
+        else:
+            done.set_exception(value)
