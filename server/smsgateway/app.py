@@ -17,6 +17,7 @@ import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import trace
 
 from smsgateway import __version__
 from smsgateway.api.events_api import EventsApi, EventStores
@@ -156,11 +157,13 @@ class App:
         # One ClientSession for the whole process.
         session = new_session(upstream_config)
         stack.push_async_callback(session.close)
+        tracer_provider = _tracer_provider()
         client = ProviderClient(
             session,
             upstream_config,
             observer=metrics.MetricsUpstreamObserver(),
             token_store=backend.tokens,
+            tracer_provider=tracer_provider,
         )
         stack.push_async_callback(client.close)
         metrics.bind_token_expiry(lambda: client.tokens.seconds_until_expiry)
@@ -197,7 +200,11 @@ class App:
 
         server = grpc.aio.server(
             interceptors=[
-                *([ObservabilityInterceptor()] if s.instrumentation else []),
+                *(
+                    [ObservabilityInterceptor(tracer_provider=tracer_provider)]
+                    if s.instrumentation
+                    else []
+                ),
                 *security.interceptors,
             ],
             options=[
@@ -406,3 +413,13 @@ def _runner_port(runner: web.AppRunner) -> int:
     for address in runner.addresses:
         return int(address[1])
     raise RuntimeError("an HTTP listener bound no address")
+
+
+def _tracer_provider() -> trace.TracerProvider:
+    """The provider tracing was configured with (the CLI does it before the App starts),
+    or an explicit no-op one: handing it over saves a global lookup (with an environment
+    read) per RPC and per provider call while tracing is off."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        return trace.NoOpTracerProvider()
+    return provider

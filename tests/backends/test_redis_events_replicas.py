@@ -255,6 +255,7 @@ async def test_the_feed_recovers_by_itself_after_redis_restarts(
     queue, on_stored = _collector()
     feed = asyncio.create_task(a.feed.run(on_stored))
     try:
+        await asyncio.sleep(0.2)  # the loop has read the starting cursor
         await b.events.append_reports([report(phone="13900000001")], Source.PUSH)
         assert cursors((await _wait_for(queue))[1]) == [1]
         server.kill()

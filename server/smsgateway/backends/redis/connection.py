@@ -29,6 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from smsgateway.backends.redis.errors import translate
+from smsgateway.backends.redis.multiplex import Multiplexer
 from smsgateway.backends.redis.packing import hiredis_packing
 from smsgateway.store_errors import StoreUnavailableError
 
@@ -45,8 +46,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Client = redis.asyncio.Redis
-"""The client type every Redis port takes (bytes in, bytes out: `decode_responses=False`)."""
+
+class Client(redis.asyncio.Redis):
+    """The client every Redis port takes (bytes in, bytes out: `decode_responses=False`):
+    redis-py's, plus `multiplexer`, one pipelined connection that `LuaScript` runs on
+    (None: everything uses redis-py's pool, e.g. for `rediss://` and unix sockets)."""
+
+    multiplexer: Multiplexer | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self.multiplexer is not None:
+            await self.multiplexer.aclose()
+        await super().aclose(close_connection_pool)
+
 
 EncodedArg = bytes | str | int | float
 """What a Lua script's KEYS and ARGV may be built from."""
@@ -138,7 +150,20 @@ def connect(settings: RedisSettings) -> Client:
         timeout=settings.socket_timeout_seconds,
         **kwargs,
     )
-    return redis.asyncio.Redis.from_pool(pool)
+    client = Client(connection_pool=pool)
+    client.auto_close_connection_pool = True  # as `from_pool`: the client owns its pool
+    if urlsplit(settings.url).scheme == "redis" and "path" not in kwargs:
+        client.multiplexer = Multiplexer(
+            kwargs.get("host", "localhost"),
+            int(kwargs.get("port", 6379)),
+            db=int(kwargs.get("db", 0) or 0),
+            username=kwargs.get("username"),
+            password=kwargs.get("password"),
+            connect_timeout=settings.connect_timeout_seconds,
+            command_timeout=settings.socket_timeout_seconds,
+            retries=settings.retries,
+        )
+    return client
 
 
 async def read_persistence(client: Client) -> dict[str, str]:
@@ -258,7 +283,17 @@ class LuaScript:
     ) -> Any:
         """The script's reply; with `wait`, only after enough replicas have the write."""
         if wait is None:
+            multiplexer = getattr(client, "multiplexer", None)
             with translate(self.what):
+                if multiplexer is not None:
+                    try:
+                        return await multiplexer.execute(
+                            "EVALSHA", self.sha, len(keys), *keys, *args
+                        )
+                    except redis.exceptions.NoScriptError:
+                        return await multiplexer.execute(
+                            "EVAL", self.source, len(keys), *keys, *args
+                        )
                 try:
                     return await client.evalsha(self.sha, len(keys), *keys, *args)
                 except redis.exceptions.NoScriptError:
