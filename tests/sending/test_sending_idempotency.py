@@ -187,7 +187,11 @@ def in_flight(index: int) -> pb.UpstreamCall:
     return pb.UpstreamCall(index=index, outcome=pb.CALL_OUTCOME_UNKNOWN, message="in flight")
 
 
-async def test_take_call_takes_a_retryable_call_once_and_never_a_finished_one(
+async def take_one(store: IdempotencyStore, request_id: str, call: pb.UpstreamCall) -> bool:
+    return call.index in await store.take_calls(request_id, [call])
+
+
+async def test_take_calls_takes_a_retryable_call_once_and_never_a_finished_one(
     open_store: OpenStore,
 ) -> None:
     store = await open_store()
@@ -214,13 +218,13 @@ async def test_take_call_takes_a_retryable_call_once_and_never_a_finished_one(
     await store.update_call("r1", full)
 
     other = await open_store()  # another process sees the same record
-    taken = [await store.take_call("r1", in_flight(i)) for i in range(6)]
+    taken = [await take_one(store, "r1", in_flight(i)) for i in range(6)]
     assert taken == [True, True, False, False, True, True]
-    again = [await other.take_call("r1", in_flight(i)) for i in range(6)]
+    again = [await take_one(other, "r1", in_flight(i)) for i in range(6)]
     assert again == [False] * 6
     # No such call, no such record: nothing taken, nothing written.
-    assert not await store.take_call("r1", in_flight(9))
-    assert not await store.take_call("nobody", in_flight(0))
+    assert not await take_one(store, "r1", in_flight(9))
+    assert not await take_one(store, "nobody", in_flight(0))
     assert await store.get("nobody") is None
 
     record = await other.get("r1")
@@ -238,14 +242,33 @@ async def test_take_call_takes_a_retryable_call_once_and_never_a_finished_one(
     assert list(calls[5].phone_numbers) == ["13800050000"]
 
 
-async def test_take_call_sees_the_outcomes_this_process_queued(open_store: OpenStore) -> None:
+async def test_take_calls_takes_a_group_in_one_operation_each_call_on_its_own_merits(
+    open_store: OpenStore,
+) -> None:
+    store = await open_store()
+    other = await open_store()
+    assert await store.claim("r1", b"fp", planned(40)) is None
+    await store.update_call("r1", accepted(3))
+    assert await other.take_calls("r1", [in_flight(5), in_flight(6)]) == {5, 6}
+    group = [in_flight(i) for i in range(40)] + [in_flight(99)]  # 99: no such call
+    assert await store.take_calls("r1", group) == set(range(40)) - {3, 5, 6}
+    assert await other.take_calls("r1", group) == set()
+    assert await store.take_calls("r1", []) == set()
+    record = await other.get("r1")
+    assert record is not None
+    assert [c.index for c in record.response.calls if c.message == "in flight"] == [
+        i for i in range(40) if i != 3
+    ]
+
+
+async def test_take_calls_sees_the_outcomes_this_process_queued(open_store: OpenStore) -> None:
     store = await open_store()
     assert await store.claim("r1", b"fp", planned(2)) is None
     store.record_outcome("r1", accepted(0))
     store.record_outcome("r1", pb.UpstreamCall(index=1, outcome=pb.CALL_OUTCOME_NOT_SENT))
     # Applied before the check, whether or not the background flush got there first.
-    assert not await store.take_call("r1", in_flight(0))
-    assert await store.take_call("r1", in_flight(1))
+    assert not await take_one(store, "r1", in_flight(0))
+    assert await take_one(store, "r1", in_flight(1))
 
 
 async def test_concurrent_takers_on_two_stores_take_each_call_exactly_once(
@@ -255,7 +278,7 @@ async def test_concurrent_takers_on_two_stores_take_each_call_exactly_once(
     assert await first.claim("r1", b"fp", planned(20)) is None
     for index in range(20):
         takers = [first, second] * 3  # three concurrent takers in each process
-        results = await asyncio.gather(*(t.take_call("r1", in_flight(index)) for t in takers))
+        results = await asyncio.gather(*(take_one(t, "r1", in_flight(index)) for t in takers))
         assert sum(results) == 1, (index, results)
     record = await second.get("r1")
     assert record is not None
@@ -272,9 +295,9 @@ async def test_a_take_retried_after_a_lost_reply_recognises_itself(
         blob = in_flight(0).SerializeToString()
         # The same script twice with one nonce is what the client's retry does when the
         # first reply was lost; another nonce is another taker.
-        assert await store._run(_TAKE, "r1", [0, blob, "nonce-1"]) == 1
-        assert await store._run(_TAKE, "r1", [0, blob, "nonce-1"]) == 1
-        assert await store._run(_TAKE, "r1", [0, blob, "nonce-2"]) == 0
+        assert await store._run(_TAKE, "r1", ["nonce-1", 0, blob]) == [b"0"]
+        assert await store._run(_TAKE, "r1", ["nonce-1", 0, blob]) == [b"0"]
+        assert await store._run(_TAKE, "r1", ["nonce-2", 0, blob]) == []
     finally:
         await store.close()
         await client.aclose()

@@ -29,9 +29,9 @@ class IdempotencyStore(Protocol):
     """Records of sends by request_id (AIP-155), kept for a TTL.
 
     A provider call is recorded as `CALL_OUTCOME_UNKNOWN` (in flight) *before* it is
-    made (by `claim`, or by `take_call`) and rewritten with its real outcome after; a
+    made (by `claim`, or by `take_calls`) and rewritten with its real outcome after; a
     record whose writer died therefore says "unknown" and a retry never repeats that
-    call. `claim` and `take_call` are atomic across every process sharing the store,
+    call. `claim` and `take_calls` are atomic across every process sharing the store,
     so no two processes ever send the same call.
     """
 
@@ -61,15 +61,16 @@ class IdempotencyStore(Protocol):
         """Record one call's state; durable when this returns."""
         ...
 
-    async def take_call(self, request_id: str, call: pb.UpstreamCall) -> bool:
-        """Mark one call in flight for this caller, atomically with the check that it is free.
+    async def take_calls(self, request_id: str, calls: Sequence[pb.UpstreamCall]) -> set[int]:
+        """Mark calls in flight for this caller, each atomically with the check that it is free.
 
-        Writes `call` as given (the caller set it to `CALL_OUTCOME_UNKNOWN`, "in flight")
+        Writes each call as given (the caller set it to `CALL_OUTCOME_UNKNOWN`, "in flight")
         only if its stored outcome is `CALL_OUTCOME_NOT_SENT` or `CALL_OUTCOME_REJECTED`.
-        Returns True when this caller took the call (it is now the only one that may send
-        it), False when another process took it first, or it is accepted or unknown
-        already, or the record or call does not exist (nothing written). Atomic across
-        every process sharing the store; durable when it returns True.
+        Returns the indexes of the calls this caller took (it is now the only one that may
+        send them); a call is not taken when another process took it first, when it is
+        accepted or unknown already, or when the record or call does not exist (nothing
+        written for it). One store operation for all of `calls`; atomic per call across
+        every process sharing the store; durable when it returns.
         """
         ...
 

@@ -17,12 +17,12 @@ rewrites one small field even for a send of 100,000 recipients.
   nothing this process reads is older than what it already knows. Outcomes whose
   script failed go back to the queue (bounded) and the flush retries them with
   backoff, so a Redis restart does not lose the outcome of a send already answered.
-* `take_call` is one Lua script too: it writes a call "in flight" only while its
+* `take_calls` is one Lua script too: it writes each call "in flight" only while its
   stored outcome (field `outcome` of the `o:<index>` blob) is not sent or rejected,
   so that of concurrent takers on any number of replicas exactly one sends the call.
   The taker's nonce (`k:<index>`) lets a take retried after a lost reply recognise
   itself.
-* With a `ReplicaWait`, `claim`, `update_call` and `take_call` return only once enough
+* With a `ReplicaWait`, `claim`, `update_call` and `take_calls` return only once enough
   replicas have the write.
 """
 
@@ -33,7 +33,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from smsgateway.backends.redis.connection import (
@@ -142,28 +142,31 @@ local function outcome_of(blob)
 end
 """
 
-# ARGV[a..a+2] = call index, in-flight outcome blob, nonce of this take. Writes the blob
-# (and the nonce, in `k:<index>`) only if the call's stored outcome is retryable. Returns
-# 1 when taken (or already taken by this very take, retried after a lost reply), else 0.
+# ARGV[a] = the nonce of this take, then pairs (call index, in-flight outcome blob).
+# Writes a call's blob (and the nonce, in `k:<index>`) only if its stored outcome is
+# retryable. Returns the indexes taken (or already taken by this very take, retried
+# after a lost reply).
 _TAKE = LuaScript(
     _APPLY_OUTCOMES
     + _OUTCOME_OF
     + f"""
-local idx = ARGV[a]
-if redis.call('HEXISTS', key, 'p:' .. idx) == 0 then
-  return 0
+local nonce = ARGV[a]
+local taken = {{}}
+for j = a + 1, #ARGV, 2 do
+  local idx = ARGV[j]
+  if redis.call('HEXISTS', key, 'p:' .. idx) == 1 then
+    local current = outcome_of(redis.call('HGET', key, 'o:' .. idx))
+    if current == {int(pb.CALL_OUTCOME_NOT_SENT)} or current == {int(pb.CALL_OUTCOME_REJECTED)} then
+      redis.call('HSET', key, 'o:' .. idx, ARGV[j + 1], 'k:' .. idx, nonce)
+      taken[#taken + 1] = idx
+    elseif redis.call('HGET', key, 'k:' .. idx) == nonce then
+      taken[#taken + 1] = idx
+    end
+  end
 end
-local current = outcome_of(redis.call('HGET', key, 'o:' .. idx))
-if current == {int(pb.CALL_OUTCOME_NOT_SENT)} or current == {int(pb.CALL_OUTCOME_REJECTED)} then
-  redis.call('HSET', key, 'o:' .. idx, ARGV[a + 1], 'k:' .. idx, ARGV[a + 2])
-  return 1
-end
-if redis.call('HGET', key, 'k:' .. idx) == ARGV[a + 2] then
-  return 1
-end
-return 0
+return taken
 """,
-    "idempotency take call",
+    "idempotency take calls",
 )
 
 _Outcome = tuple[str, int, bytes]
@@ -313,13 +316,15 @@ class RedisIdempotencyStore:
         own = (request_id, call.index, _outcome_blob(call))
         await self._run(_APPLY, request_id, [], wait=self._wait, own=own)
 
-    async def take_call(self, request_id: str, call: pb.UpstreamCall) -> bool:
-        """Write `call` (in flight) only if its stored outcome is retryable (not sent,
-        rejected), in one script; True when this caller took it, and then only once
+    async def take_calls(self, request_id: str, calls: Sequence[pb.UpstreamCall]) -> set[int]:
+        """Write each call (in flight) only if its stored outcome is retryable (not sent,
+        rejected), all in one script; the indexes this caller took, and then only once
         enough replicas have the write (with a `ReplicaWait`)."""
-        args: list[EncodedArg] = [call.index, _outcome_blob(call), secrets.token_hex(8)]
+        args: list[EncodedArg] = [secrets.token_hex(8)]
+        for call in calls:
+            args += (call.index, _outcome_blob(call))
         reply = await self._run(_TAKE, request_id, args, wait=self._wait)
-        return bool(reply == 1)
+        return {int(idx) for idx in reply or ()}
 
     def record_outcome(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record a finished call's outcome soon, batched with others; not awaited.

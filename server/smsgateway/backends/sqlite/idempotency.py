@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -135,13 +135,14 @@ class SqliteIdempotencyStore:
 
         await self._run(write)
 
-    async def take_call(self, request_id: str, call: pb.UpstreamCall) -> bool:
-        """Write `call` (in flight) only if its stored outcome is retryable (not sent,
-        rejected), in one statement; True when this caller took it, committed by then."""
-        values = _outcome(request_id, call)
+    async def take_calls(self, request_id: str, calls: Sequence[pb.UpstreamCall]) -> set[int]:
+        """Write each call (in flight) only if its stored outcome is retryable (not sent,
+        rejected), one statement per call in one transaction; the indexes this caller
+        took, committed by then."""
+        values = [_outcome(request_id, call) for call in calls]
 
-        def take(conn: sqlite3.Connection) -> bool:
-            return conn.execute(_TAKE_CALL, values).rowcount == 1
+        def take(conn: sqlite3.Connection) -> set[int]:
+            return {v[5] for v in values if conn.execute(_TAKE_CALL, v).rowcount == 1}
 
         return await self._run(take)
 
