@@ -21,10 +21,12 @@ normalised to its 11-digit national form (``13651688564``). Decisions:
   and says there are more: the error must fit in gRPC trailers, and garbage must not
   cost a general parse per entry.
 
-Speed: a plain 11-digit mainland mobile, and its ``+86``/``86``/``0086``/trunk-``0``
-and formatted spellings, is recognised by one regular expression compiled from
-`phonenumbers`' own metadata, so it agrees with the library exactly (~1 µs plain, ~3 µs
-formatted); only rarer forms and invalid input pay for the general parse (~50 µs).
+Speed: plain 11-digit mainland mobiles are recognised a few thousand at a time by
+regular expressions over the joined list (`mobiles.not_plain`, ~0.3 µs a number), and
+de-duplicated with one set, without Python code per number; the ``+86``/``86``/
+``0086``/trunk-``0`` and formatted spellings by one regular expression each (~3 µs).
+Both are compiled from `phonenumbers`' own metadata, so they agree with the library
+exactly; only rarer forms and invalid input pay for the general parse (~50 µs).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Final
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from smsgateway.messaging.mobiles import FAST_MOBILE, MOBILE_DIGITS, not_plain
 from smsgateway.messaging.violations import Violation
 
 MAX_NUMBERS: Final = 100_000
@@ -45,49 +48,12 @@ MAX_NUMBERS: Final = 100_000
 MAX_VIOLATIONS: Final = 20
 """Default cap on listed invalid numbers: about 3 KiB of ``BadRequest`` in the trailers."""
 
-MOBILE_DIGITS: Final = 11
-"""Length of a normalised mainland mobile number."""
-
 _REGION: Final = "CN"
 _COUNTRY_CODE: Final = 86
 _QUOTE_MAX: Final = 40
 """Longest input quoted verbatim in a violation; longer input is cut with an ellipsis."""
-
-
-def _fast_mobile_pattern() -> re.Pattern[str]:
-    """A regex accepting exactly the national numbers `phonenumbers` calls CN mobiles.
-
-    `phonenumbers.number_type` checks the general pattern, then the premium-rate,
-    toll-free, shared-cost, VoIP, personal, pager, UAN and voicemail patterns before the
-    mobile one; mirror that so the fast path can never accept what the library rejects.
-    """
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(_REGION)
-    if metadata is None or metadata.mobile is None or metadata.general_desc is None:
-        raise RuntimeError("phonenumbers has no mobile metadata for CN")
-    earlier = [
-        desc.national_number_pattern
-        for desc in (
-            metadata.premium_rate,
-            metadata.toll_free,
-            metadata.shared_cost,
-            metadata.voip,
-            metadata.personal_number,
-            metadata.pager,
-            metadata.uan,
-            metadata.voicemail,
-        )
-        if desc is not None and desc.national_number_pattern
-    ]
-    excluded = "".join(f"(?!(?:{pattern})\\Z)" for pattern in earlier)
-    general = metadata.general_desc.national_number_pattern
-    mobile = metadata.mobile.national_number_pattern
-    # re.ASCII: the metadata's \d must not match Arabic-Indic or full-width digits here.
-    return re.compile(
-        rf"(?=[0-9]{{{MOBILE_DIGITS}}}\Z)(?=(?:{general})\Z){excluded}(?:{mobile})\Z", re.ASCII
-    )
-
-
-_FAST_MOBILE: Final = _fast_mobile_pattern()
+_CHUNK: Final = 4096
+"""Entries checked per bulk pass: a pass holds the GIL for about a millisecond."""
 
 _SEPARATORS: Final = re.compile(r"[,，;；、\r\n\u2028\u2029]")
 
@@ -171,50 +137,90 @@ def normalize_phone_numbers(
         return _whole_field(field, "at least one phone number is required")
     if len(entries) > max_numbers:
         return _too_many(field, max_numbers, f"got {len(entries)}")
-    fast = _FAST_MOBILE.match
-    seen: dict[str, None] = {}
-    violations: list[Violation] = []
-    valid = 0
-    given = 0
-    for index, entry in enumerate(entries):
-        if fast(entry):  # the common case: one plain 11-digit mobile
-            seen[entry] = None
-            valid += 1
-            given += 1
-            continue
+    tally = _Tally(field, max_numbers, max_violations)
+    for base in range(0, len(entries), _CHUNK):
+        chunk = entries[base : base + _CHUNK]
+        start = 0
+        for offset in not_plain(chunk):  # usually none: one pass of C per chunk
+            tally.plain(chunk[start:offset])
+            start = offset + 1
+            stop = tally.other(base + offset, chunk[offset])
+            if stop is not None:
+                return stop
+        tally.plain(chunk[start:])
+    return tally.result()
+
+
+class _Tally:
+    """What `normalize_phone_numbers` found so far, entry by entry in request order."""
+
+    __slots__ = (
+        "distinct",
+        "field",
+        "given",
+        "max_numbers",
+        "max_violations",
+        "valid",
+        "violations",
+    )
+
+    def __init__(self, field: str, max_numbers: int, max_violations: int) -> None:
+        self.field, self.max_numbers, self.max_violations = field, max_numbers, max_violations
+        self.valid: list[str] = []
+        """Valid numbers, normalised, duplicates included, in request order."""
+        self.distinct: set[str] = set()
+        self.violations: list[Violation] = []
+        self.given = 0
+        """Numbers as given: entries so far, each separated piece counted."""
+
+    def result(self) -> PhoneNumbers:
+        valid, distinct = self.valid, len(self.distinct)
+        # Duplicates are rare: then the order is kept without another pass.
+        numbers = tuple(valid) if distinct == len(valid) else tuple(dict.fromkeys(valid))
+        return PhoneNumbers(numbers, tuple(self.violations), len(valid) - distinct)
+
+    def plain(self, run: Sequence[str]) -> None:
+        """Entries that are each one plain 11-digit mobile (the common case)."""
+        self.valid += run
+        self.distinct.update(run)
+        self.given += len(run)
+
+    def other(self, index: int, entry: str) -> PhoneNumbers | None:
+        """Any other entry; returns the final outcome when the list is not to be
+        examined further (too many numbers, too many violations)."""
         pieces = [piece for piece in (p.strip() for p in _SEPARATORS.split(entry)) if piece]
-        given += len(pieces)
-        if given > max_numbers:
-            return _too_many(field, max_numbers, "the request holds more")
+        self.given += len(pieces)
+        if self.given > self.max_numbers:
+            return _too_many(self.field, self.max_numbers, "the request holds more")
+        violations, cap = self.violations, self.max_violations
         problems: list[str] = [] if pieces else ["empty entry: expected a phone number"]
         for piece in pieces:
             number, reason = _parse(piece)
             if number is not None:
-                seen[number] = None
-                valid += 1
+                self.valid.append(number)
+                self.distinct.add(number)
                 continue
             problems.append(f"{_quote(piece)} {reason}")
-            if len(violations) + len(problems) > max_violations:
+            if len(violations) + len(problems) > cap:
                 # The request fails anyway; more only bloats the error (gRPC trailers
                 # hold a few KiB) and costs a general parse per invalid number.
                 break
         for problem in problems:
-            if len(violations) == max_violations:
+            if len(violations) == cap:
                 violations.append(
                     Violation(
-                        field,
-                        f"more than {max_violations} invalid phone numbers; "
-                        f"only the first {max_violations} are listed",
+                        self.field,
+                        f"more than {cap} invalid phone numbers; only the first {cap} are listed",
                     )
                 )
-                return PhoneNumbers(tuple(seen), tuple(violations), valid - len(seen))
-            violations.append(Violation(f"{field}[{index}]", problem))
-    return PhoneNumbers(tuple(seen), tuple(violations), valid - len(seen))
+                return self.result()
+            violations.append(Violation(f"{self.field}[{index}]", problem))
+        return None
 
 
 def normalize_phone_number(text: str) -> str | None:
     """One number in any accepted form -> its 11-digit form, or None if not acceptable."""
-    if _FAST_MOBILE.match(text):
+    if FAST_MOBILE.match(text):
         return text
     piece = text.strip()
     if not piece or _SEPARATORS.search(piece):
@@ -272,7 +278,7 @@ def _mainland_mobile(digits: str, plus: bool) -> str | None:
         digits = digits[2:]
     if len(digits) == MOBILE_DIGITS + 1 and digits.startswith("0"):
         digits = digits[1:]
-    return digits if _FAST_MOBILE.match(digits) else None
+    return digits if FAST_MOBILE.match(digits) else None
 
 
 def _parse_general(text: str) -> tuple[str | None, str]:
