@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -68,6 +69,7 @@ async def _serve(settings: Settings) -> int:
         print(exc, file=sys.stderr)
         return 2
     print(_banner(settings, ports), file=sys.stderr, flush=True)
+    _tune_gc()
     await stop.wait()
     log.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await app.stop()
@@ -145,6 +147,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(settings)
         return 0
     return _run(_serve(settings))
+
+
+def _tune_gc() -> None:
+    """Keep start-up's objects out of the garbage collector's way once the gateway is up.
+
+    What start-up allocated (modules, protobuf descriptors, the server) lives as long as
+    the process: `gc.freeze` leaves it out of every later collection, so that a full
+    collection no longer scans those few hundred thousand objects (a pause of tens of ms
+    for every caller, e.g. while a 100,000-recipient send allocates); reference cycles
+    made later are still collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:

@@ -16,6 +16,7 @@ round trip.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import secrets
 import time
@@ -77,6 +78,10 @@ class Limits:
         self._quota_zone = timedelta(hours=config.quota_utc_offset_hours)
         # The current quota day: [start, end) on the clock, and its name.
         self._day: tuple[float, float, str] = (0.0, 0.0, "")
+        # Charge tickets: unique across processes (a random prefix) without a call to
+        # the OS random source per send.
+        self._ticket_prefix = secrets.token_hex(8)
+        self._tickets = itertools.count()
 
     async def admit(
         self, caller: str, request_id: str, kind: int, phone_numbers: Sequence[str]
@@ -93,7 +98,7 @@ class Limits:
         day, day_left = self._quota_day(now)
         charge = Charge(
             now=now,
-            ticket=secrets.token_hex(16),
+            ticket=f"{self._ticket_prefix}{next(self._tickets):x}",
             recipients=len(phone_numbers),
             bucket_key=f"rate:{caller}" if rate is not None else "",
             bucket=Bucket(rate, max(1.0, rate)) if rate is not None else None,
