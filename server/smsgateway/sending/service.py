@@ -9,13 +9,11 @@ waits for that task instead of executing again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from google.protobuf import duration_pb2
 
@@ -23,10 +21,22 @@ from smsgateway.events.model import SentBatch, StoredReport
 from smsgateway.messaging import plan_batches
 from smsgateway.observability import metrics
 from smsgateway.security.ports import Admission, LimitExceededError, SendLimiter
+from smsgateway.sending.calls import (
+    CallTaker,
+    count_recipients,
+    finish,
+    in_flight,
+    mark_in_flight,
+    replayed,
+)
+from smsgateway.sending.plan import RequestIdConflictError, SendFailedError, SendPlan
 from smsgateway.sending.ports import IdempotencyStore, SendLog, Suppressions
+from smsgateway.sending.sent_log import SentLogWriter
 from smsgateway.upstream import errors as upstream
 from smsgateway.upstream.client import ProviderClient
 from smsgateway.v1 import smsgateway_pb2 as pb
+
+__all__ = ["RequestIdConflictError", "SendFailedError", "SendPlan", "SendService"]
 
 log = logging.getLogger(__name__)
 
@@ -44,62 +54,9 @@ _OUTCOME_LABELS: dict[int, str] = {
 }
 # Calls a retry may make again: nothing of them reached a handset.
 _RETRYABLE = (pb.CALL_OUTCOME_NOT_SENT, pb.CALL_OUTCOME_REJECTED)
-_IN_FLIGHT = "in flight"
 _IN_FLIGHT_WAIT_SECONDS = 15.0
 """How long a duplicate waits at most (within its deadline) for calls that another replica
 has in flight: longer than a provider call may take (10 s by default)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SendPlan:
-    """A validated, normalised send."""
-
-    method: str
-    """The RPC name, for metrics and the fingerprint."""
-    request_id: str
-    fingerprint: bytes
-    """Identity of the request apart from its request_id."""
-    phone_numbers: tuple[str, ...]
-    """Distinct 11-digit numbers, in the caller's order."""
-    sign: str
-    content: str
-    """The content as sent, 【sign】 included."""
-    kind: int
-    """A `pb.SmsKind` value."""
-    segments: int
-    template_id: str | None = None
-    params_json: str | None = None
-    caller: str = ""
-    """Who sends (callers-file name; "" without callers): limits, send log, metrics."""
-
-    @staticmethod
-    def fingerprint_of(request: pb.SendSmsRequest | pb.SendTemplateSmsRequest) -> bytes:
-        """Hash of the request's type and fields, request_id left out."""
-        copy: Any = type(request)()
-        copy.CopyFrom(request)
-        copy.request_id = ""
-        digest = hashlib.sha256(request.DESCRIPTOR.full_name.encode())
-        digest.update(copy.SerializeToString(deterministic=True))
-        return digest.digest()
-
-
-class SendFailedError(Exception):
-    """Not every provider call of a send was accepted; `response` says which were."""
-
-    def __init__(self, response: pb.SendSmsResponse) -> None:
-        failed = response.failed_count + response.unknown_count
-        super().__init__(
-            f"{failed} of {response.recipient_count} recipients were not accepted by the provider"
-        )
-        self.response = response
-
-
-class RequestIdConflictError(Exception):
-    """The same request_id was used for a different request."""
-
-    def __init__(self, request_id: str) -> None:
-        super().__init__(f"request_id {request_id!r} was already used for a different request")
-        self.request_id = request_id
 
 
 @dataclass(slots=True)
@@ -130,7 +87,7 @@ class SendService:
         self._max_concurrent_calls = max_concurrent_calls
         self._running: dict[str, _Running] = {}
         self._send_log = send_log
-        self._sent_log = _SentLog(send_log)
+        self._sent_log = SentLogWriter(send_log)
 
     async def close(self) -> None:
         """Finish background writes (call after the gRPC server stopped)."""
@@ -146,8 +103,8 @@ class SendService:
             try:
                 response = await asyncio.shield(running.task)
             except SendFailedError as exc:
-                raise SendFailedError(_replayed(exc.response)) from None
-            return _replayed(response)
+                raise SendFailedError(replayed(exc.response)) from None
+            return replayed(response)
         task = asyncio.ensure_future(self._execute(plan, deadline))
         self._running[plan.request_id] = _Running(plan.fingerprint, task)
         task.add_done_callback(lambda done: self._finished(plan.request_id, done))
@@ -172,7 +129,7 @@ class SendService:
             return None
         response = pb.SendSmsResponse()
         response.CopyFrom(record.response)
-        _count_recipients(response)
+        count_recipients(response)
         return response
 
     async def latest_reports(self, biz_id: str) -> dict[str, StoredReport]:
@@ -193,7 +150,7 @@ class SendService:
         # the claim, which saves a durable write per call on the common path.
         premarked = response.calls[: self._max_concurrent_calls]
         for call in premarked:
-            _mark_in_flight(call)
+            mark_in_flight(call)
         record = await self._idempotency.claim(plan.request_id, plan.fingerprint, response)
         if record is None:
             pending, marked = list(response.calls), {c.index for c in premarked}
@@ -205,7 +162,7 @@ class SendService:
             if record.fingerprint != plan.fingerprint:
                 raise RequestIdConflictError(plan.request_id)
             response = record.response
-            if _in_flight(response):
+            if in_flight(response):
                 # Another replica runs this request_id now: wait until its calls landed.
                 # A record with nothing in flight may still have calls that replica is
                 # about to make (it sends them one by one): what is left goes through
@@ -214,13 +171,13 @@ class SendService:
             pending, marked = [c for c in response.calls if c.outcome in _RETRYABLE], set()
             if not pending:
                 metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
-                return _finish(_replayed(response))
+                return finish(replayed(response))
 
         limit = asyncio.Semaphore(self._max_concurrent_calls)
         accepted: list[SentBatch] = []
         skipped: set[int] = set()
 
-        taker = _CallTaker(
+        taker = CallTaker(
             self._idempotency, plan.request_id, [c for c in pending if c.index not in marked]
         )
 
@@ -255,8 +212,8 @@ class SendService:
             response = await self._landed(plan.request_id, response, deadline)
             if len(skipped) == len(pending):  # this process sent nothing: a replay
                 metrics.IDEMPOTENT_REPLAYS.labels(plan.method).inc()
-                response = _replayed(response)
-        return _finish(response)
+                response = replayed(response)
+        return finish(response)
 
     async def _landed(
         self, request_id: str, response: pb.SendSmsResponse, deadline: float | None
@@ -268,7 +225,7 @@ class SendService:
         if deadline is not None:
             give_up = min(give_up, deadline - 0.05)
         pause = 0.01
-        while _in_flight(response) and time.monotonic() + pause < give_up:
+        while in_flight(response) and time.monotonic() + pause < give_up:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.2)
             record = await self._idempotency.get(request_id)
@@ -320,7 +277,7 @@ class SendService:
         call: pb.UpstreamCall,
         deadline: float | None,
         *,
-        taker: _CallTaker | None,
+        taker: CallTaker | None,
     ) -> bool:
         """Make one provider call and record its outcome; True when this process ran it
         (`call` holds its outcome), False when another process had taken it (nothing
@@ -398,123 +355,3 @@ class SendService:
             )
             if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
                 metrics.SEGMENTS.labels(kind).inc(plan.segments * len(call.phone_numbers))
-
-
-_TAKE_GROUP = 32
-"""Calls taken from the store in one operation. A crash marks at most this many calls
-"in flight" that never left (a retry reports them unknown, never sends them), as the
-calls recorded with the claim; 800 provider calls take 25 store operations, not 800."""
-
-
-class _CallTaker:
-    """Takes a send's remaining calls from the store ahead of sending them, in groups:
-    each call durably "in flight" for this process before its request leaves, or
-    skipped when another process took it first."""
-
-    def __init__(
-        self, store: IdempotencyStore, request_id: str, calls: Sequence[pb.UpstreamCall]
-    ) -> None:
-        self._store = store
-        self._request_id = request_id
-        self._calls = list(calls)
-        self._position = {c.index: i for i, c in enumerate(self._calls)}
-        self._groups: dict[int, asyncio.Future[set[int]]] = {}
-
-    async def take(self, call: pb.UpstreamCall) -> bool:
-        """True once `call` is this process's to send (durably in flight)."""
-        group = self._groups.get(call.index)
-        if group is None:
-            start = self._position[call.index]
-            chunk = [
-                c for c in self._calls[start : start + _TAKE_GROUP] if c.index not in self._groups
-            ]
-            for c in chunk:
-                _mark_in_flight(c)
-            group = asyncio.ensure_future(self._store.take_calls(self._request_id, chunk))
-            for c in chunk:
-                self._groups[c.index] = group
-        # shield: one call's cancellation must not fail the others of its group.
-        return call.index in await asyncio.shield(group)
-
-
-def _mark_in_flight(call: pb.UpstreamCall) -> None:
-    call.outcome = pb.CALL_OUTCOME_UNKNOWN
-    call.message = _IN_FLIGHT
-
-
-def _in_flight(response: pb.SendSmsResponse) -> bool:
-    """True while a call of the record is marked in flight (being sent, or its sender died)."""
-    return any(
-        c.outcome == pb.CALL_OUTCOME_UNKNOWN and c.message == _IN_FLIGHT for c in response.calls
-    )
-
-
-_SENT_LOG_LINGER_SECONDS = 0.02
-"""How long accepted calls wait to be recorded together (a report that arrives first
-gets its sign when the record lands)."""
-
-
-class _SentLog:
-    """Records accepted calls in the event store in the background; sends that finish
-    while a write is under way share the next one.
-
-    The record only serves GetSendStatus and the sign filter of reports, so it
-    need not delay the caller's answer (it lands within milliseconds).
-    """
-
-    def __init__(self, store: SendLog) -> None:
-        self._store = store
-        self._pending: list[SentBatch] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, batches: Sequence[SentBatch]) -> None:
-        if not batches:
-            return
-        self._pending.extend(batches)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        # Linger so that the sends finishing meanwhile share one write (one commit
-        # and, on SQLite, one fsync for dozens of sends instead of one each).
-        await asyncio.sleep(_SENT_LOG_LINGER_SECONDS)
-        while self._pending:
-            batches, self._pending = self._pending, []
-            try:
-                await self._store.record_sends(batches)
-            except Exception:
-                log.exception("recording %d accepted calls failed", len(batches))
-
-    async def close(self) -> None:
-        if self._task is not None:
-            await self._task
-
-
-def _replayed(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
-    copy = pb.SendSmsResponse()
-    copy.CopyFrom(response)
-    copy.replayed = True
-    return copy
-
-
-def _finish(response: pb.SendSmsResponse) -> pb.SendSmsResponse:
-    """Fill in the totals; raise `SendFailedError` unless every call was accepted."""
-    _count_recipients(response)
-    if response.failed_count or response.unknown_count:
-        raise SendFailedError(response)
-    return response
-
-
-def _count_recipients(response: pb.SendSmsResponse) -> None:
-    accepted = failed = unknown = 0
-    for call in response.calls:
-        n = len(call.phone_numbers)
-        if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
-            accepted += n
-        elif call.outcome == pb.CALL_OUTCOME_UNKNOWN:
-            unknown += n
-        else:
-            failed += n
-    response.accepted_count = accepted
-    response.failed_count = failed
-    response.unknown_count = unknown
