@@ -6,13 +6,16 @@ backend) and this load generator (grpc.aio, N concurrent callers of SendSms with
 request_id each). The server's CPU is read from /proc before and after the run;
 for Redis the server's CPU and the commands it processed are printed too.
 
-Targets, measured one after the other against the same sandbox:
+Targets, measured one after the other against the same sandbox, in `--rounds`
+interleaved rounds (floor, sqlite, redis, floor, ...): on a shared machine the load
+drifts, so each figure is the median of its rounds, and every ratio compares medians
+measured at the same times:
 * `floor`: bench/floor_server.py, a bare grpc.aio SendSms making one aiohttp POST
   (no validation, idempotency, metrics or tracing): what no facade can beat.
 * `sqlite`: the gateway on its embedded default (durable idempotency on).
 * `redis`: the gateway on a redis-server started here (AOF everysec).
 
-Usage: python bench/bench_send.py [--seconds 10] [--concurrency 32]
+Usage: python bench/bench_send.py [--seconds 8] [--rounds 3] [--concurrency 32]
                                   [--recipients 1,100,1000] [--targets floor,sqlite,redis]
 """
 
@@ -186,6 +189,7 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
 def measure(
     target: str, args: argparse.Namespace, sandbox_url: str, recipients: int, workdir: Path
 ) -> Result:
+    workdir.mkdir(parents=True, exist_ok=True)
     grpc_port = free_port()
     env = {
         **os.environ,
@@ -238,39 +242,65 @@ def measure(
     )
 
 
-def report(results: list[Result]) -> None:
-    floors = {r.recipients: r.cpu_us for r in results if r.target == "floor"}
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def report(all_rounds: list[list[Result]]) -> None:
+    """Per target: the median CPU per send over the rounds; per gateway target: the median
+    of its per-round ratios (each round's floor was measured next to it)."""
     print(
         f"{'target':<8} {'recipients':>10} {'sends/s':>9} {'CPU/send µs':>12} "
-        f"{'µs/recipient':>13} {'÷floor':>7} {'redis CPU µs':>13} {'redis cmds':>11}"
+        f"{'µs/recipient':>13} {'÷floor':>7} {'redis CPU µs':>13} {'redis cmds':>11}  "
+        "per round: CPU/send µs (÷floor)"
     )
-    for r in results:
-        floor = floors.get(r.recipients)
-        ratio = f"{r.cpu_us / floor:7.2f}" if floor and r.target != "floor" else f"{'':>7}"
-        redis_cpu = f"{r.redis_cpu_us:13.0f}" if r.redis_cpu_us is not None else f"{'':>13}"
-        redis_cmd = f"{r.redis_commands:11.1f}" if r.redis_commands is not None else f"{'':>11}"
-        failed = f"  ({r.failed} failed)" if r.failed else ""
-        print(
-            f"{r.target:<8} {r.recipients:>10} {r.sends / r.seconds:9.0f} {r.cpu_us:12.0f} "
-            f"{r.cpu_us / r.recipients:13.1f} {ratio} {redis_cpu} {redis_cmd}{failed}"
+    keys = list(dict.fromkeys((r.target, r.recipients) for rnd in all_rounds for r in rnd))
+    verdicts = []
+    for target, recipients in keys:
+        mine = [
+            (r, next((f for f in rnd if f.target == "floor" and f.recipients == recipients), None))
+            for rnd in all_rounds
+            for r in rnd
+            if (r.target, r.recipients) == (target, recipients)
+        ]
+        cpu = median([r.cpu_us for r, _ in mine])
+        rate = median([r.sends / r.seconds for r, _ in mine])
+        ratios = [r.cpu_us / f.cpu_us for r, f in mine if f is not None and target != "floor"]
+        ratio = median(ratios) if ratios else None
+        redis_cpu = [r.redis_cpu_us for r, _ in mine if r.redis_cpu_us is not None]
+        redis_cmd = [r.redis_commands for r, _ in mine if r.redis_commands is not None]
+        failed = sum(r.failed for r, _ in mine)
+        rounds = " ".join(
+            f"{r.cpu_us:.0f}" + (f" ({r.cpu_us / f.cpu_us:.2f})" if f and target != "floor" else "")
+            for r, f in mine
         )
-    for r in results:
-        floor = floors.get(r.recipients)
-        if floor and r.target != "floor":
-            goal = 1.25 if r.target == "sqlite" else 1.4
-            verdict = "within" if r.cpu_us / floor <= goal else "ABOVE"
-            print(
-                f"  {r.target}, {r.recipients} recipient(s): {r.cpu_us / floor:.2f}x the floor "
+        print(
+            f"{target:<8} {recipients:>10} {rate:9.0f} {cpu:12.0f} {cpu / recipients:13.1f} "
+            + (f"{ratio:7.2f}" if ratio is not None else f"{'':>7}")
+            + (f" {median(redis_cpu):13.0f}" if redis_cpu else f" {'':>13}")
+            + (f" {median(redis_cmd):11.1f}" if redis_cmd else f" {'':>11}")
+            + f"  [{rounds}]"
+            + (f"  ({failed} failed)" if failed else "")
+        )
+        if ratio is not None:
+            goal = 1.25 if target == "sqlite" else 1.4
+            verdict = "within" if ratio <= goal else "ABOVE"
+            verdicts.append(
+                f"  {target}, {recipients} recipient(s): {ratio:.2f}x the floor "
                 f"({verdict} the {goal}x goal)"
             )
+    print("\n".join(verdicts))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--recipients", default="1", help="comma-separated, e.g. 1,100,1000")
+    parser.add_argument("--recipients", default="1,100,1000", help="comma-separated")
     parser.add_argument("--targets", default="floor,sqlite,redis")
     args = parser.parse_args()
     recipient_counts = [int(x) for x in args.recipients.split(",")]
@@ -288,13 +318,19 @@ def main() -> None:
         )
         try:
             results = [
-                measure(target, args, f"http://127.0.0.1:{sandbox_port}", n, workdir)
+                [
+                    measure(target, args, f"http://127.0.0.1:{sandbox_port}", n, workdir / str(k))
+                    for target in targets
+                ]
                 for n in recipient_counts
-                for target in targets
+                for k in range(args.rounds)
             ]
         finally:
             stop(sandbox)
-    print(f"concurrency={args.concurrency} seconds={args.seconds:g} per target")
+    print(
+        f"concurrency={args.concurrency} seconds={args.seconds:g} per target and round, "
+        f"medians of {args.rounds} interleaved rounds"
+    )
     report(results)
 
 
