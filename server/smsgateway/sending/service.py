@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import duration_pb2
 
@@ -52,6 +53,30 @@ _OUTCOME_LABELS: dict[int, str] = {
     pb.CALL_OUTCOME_NOT_SENT: "not_sent",
     pb.CALL_OUTCOME_UNKNOWN: "unknown",
 }
+_Counters = tuple[Any, Any, Any, Any]
+_COUNTERS: dict[tuple[str, str, str], _Counters] = {}
+_MAX_COUNTERS = 4096
+"""Cached metric children (kind x outcome x caller; callers are bounded by the callers
+file, and the cache is emptied when a reloaded file brought too many)."""
+
+
+def _counters(kind: str, outcome: str, caller: str) -> _Counters:
+    """The send counters of one label combination (`labels()` costs a lock and a
+    lookup per call; these are looked up once)."""
+    key = (kind, outcome, caller)
+    found = _COUNTERS.get(key)
+    if found is None:
+        if len(_COUNTERS) >= _MAX_COUNTERS:
+            _COUNTERS.clear()
+        found = _COUNTERS[key] = (
+            metrics.BATCHES.labels(kind, outcome),
+            metrics.RECIPIENTS.labels(kind, outcome),
+            metrics.CALLER_RECIPIENTS.labels(caller, kind, outcome),
+            metrics.SEGMENTS.labels(kind),
+        )
+    return found
+
+
 # Calls a retry may make again: nothing of them reached a handset.
 _RETRYABLE = (pb.CALL_OUTCOME_NOT_SENT, pb.CALL_OUTCOME_REJECTED)
 _IN_FLIGHT_WAIT_SECONDS = 15.0
@@ -346,12 +371,12 @@ class SendService:
     def _count(plan: SendPlan, calls: Sequence[pb.UpstreamCall]) -> None:
         kind = _KIND_LABELS.get(plan.kind, "unspecified")
         for call in calls:
-            outcome = _OUTCOME_LABELS.get(call.outcome, "unknown")
-            metrics.BATCHES.labels(kind, outcome).inc()
-            metrics.RECIPIENTS.labels(kind, outcome).inc(len(call.phone_numbers))
-            # `caller` is bounded by the callers file ("anonymous" without one).
-            metrics.CALLER_RECIPIENTS.labels(plan.caller or "anonymous", kind, outcome).inc(
-                len(call.phone_numbers)
+            batches, recipients, by_caller, segments = _counters(
+                kind, _OUTCOME_LABELS.get(call.outcome, "unknown"), plan.caller or "anonymous"
             )
+            n = len(call.phone_numbers)
+            batches.inc()
+            recipients.inc(n)
+            by_caller.inc(n)
             if call.outcome == pb.CALL_OUTCOME_ACCEPTED:
-                metrics.SEGMENTS.labels(kind).inc(plan.segments * len(call.phone_numbers))
+                segments.inc(plan.segments * n)
