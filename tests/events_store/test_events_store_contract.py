@@ -107,6 +107,34 @@ async def test_duplicates_are_stored_once_across_batches_and_sources(store: Back
     assert cursors(later.stored) == [3]
 
 
+async def test_a_large_batch_keeps_its_order_times_and_zones(store: Backend) -> None:
+    # 293 rows: more than one multi-row statement of each size, with duplicates inside
+    # the batch and of an earlier one, and equal instants written in different zones.
+    utc_twin = report(phone="13900000999")
+    utc_twin = DeliveryReportIn(
+        **{
+            **{f: getattr(utc_twin, f) for f in utc_twin.__slots__},
+            "report_time": datetime(2026, 1, 1, 4, 0, 5, tzinfo=UTC),
+            "send_time": None,
+        }
+    )
+    await store.events.append_reports([report(phone="13900000007", minute=1)], Source.PULL)
+    batch = [report(phone=f"139{i:08d}", minute=i % 3) for i in range(290)]
+    batch += [batch[5], utc_twin, utc_twin]
+    result = await store.events.append_reports(batch, Source.PUSH)
+    assert result.duplicates == 3  # batch[5] again, the twin again, and batch[7]
+    assert cursors(result.stored) == list(range(2, 2 + len(result.stored)))
+    expected = [r for i, r in enumerate(batch[:290]) if i != 7] + [utc_twin]
+    assert [e.report for e in reports_of(result.stored)] == expected
+    got = reports_of(await store.events.read(Stream.REPORTS, 1, 1000))
+    assert got == list(result.stored)
+    times = [(g.report.report_time, g.report.send_time) for g in got]
+    assert [(t and t.isoformat(), s and s.isoformat()) for t, s in times[-2:]] == [
+        ("2026-01-01T12:01:05+08:00", "2026-01-01T12:00:00+08:00"),
+        ("2026-01-01T04:00:05+00:00", None),
+    ]
+
+
 async def test_uplinks_dedup_by_sequence_id_and_sender(store: Backend) -> None:
     result = await store.events.append_uplinks(
         [uplink(1), uplink(1), uplink(1, phone="18600000000"), uplink(2)], Source.PUSH

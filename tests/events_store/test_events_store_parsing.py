@@ -131,6 +131,28 @@ def test_deep_nesting_is_too_deep_never_a_recursion_error(levels: int) -> None:
         loads_lenient(lenient)  # the lenient path has the same bound
 
 
+@pytest.mark.parametrize(
+    ("text", "max_depth", "too_deep"),
+    [
+        ('[{"a": 1}, {"b": "x"}, 3]', 2, False),  # flat: the bracket count decides
+        ('[{"a": "[{[{"}, {}]', 2, False),  # brackets in strings: the walk decides
+        ('[{"a": [1]}]', 2, True),
+        ('[{"a": {"b": 1}}, {"c": "]"}]', 2, True),
+        ("[[1], 2]", 1, True),
+        ('[{"a": 1}]', 1, True),  # a bound below 2 never takes the count's shortcut
+        ('{"a": 1}', 1, False),
+    ],
+)
+def test_a_flat_array_of_objects_is_bounded_like_any_other_document(
+    text: str, max_depth: int, too_deep: bool
+) -> None:
+    if too_deep:
+        with pytest.raises(TooDeepError):
+            loads_strict(text, max_depth)
+    else:
+        assert loads_strict(text, max_depth) == json.loads(text)
+
+
 def test_nesting_hidden_behind_a_comment_is_still_bounded() -> None:
     # A quote in a comment must not hide the brackets after it from the bound.
     text = '// "\n' + "[" * 40 + "]" * 40

@@ -142,6 +142,19 @@ def _normalise_phone(text: str) -> str:
     return normalize_phone_number(text) or text
 
 
+def _normalised_reports(items: Sequence[DeliveryReportIn]) -> list[DeliveryReportIn]:
+    """`items` with their phone numbers normalised (as `_normalise_phone` does), in a new
+    list; an item whose number is already normal is kept as it is (no copy)."""
+    out = list(items)
+    normalise = normalize_phone_number
+    for index, report in enumerate(out):
+        phone = report.phone_number
+        normal = normalise(phone)
+        if normal and normal != phone:
+            out[index] = dataclasses.replace(report, phone_number=normal)
+    return out
+
+
 def _storable_text(text: str) -> str:
     # Error texts go into the store: never let a lone surrogate through.
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -189,8 +202,7 @@ class Ingestor:
         self, items: Sequence[DeliveryReportIn], source: Source
     ) -> AppendResult:
         """Store reports durably; raises StoreUnavailableError when the store fails."""
-        reports = [self._normalise_report(r) for r in items]
-        return await self._append(Stream.REPORTS, reports, source, frozenset())
+        return await self._append(Stream.REPORTS, _normalised_reports(items), source, frozenset())
 
     async def ingest_uplinks(self, items: Sequence[UplinkIn], source: Source) -> AppendResult:
         """Store uplinks durably, with the suppressions their opt-outs ask for."""
@@ -199,12 +211,6 @@ class Ingestor:
             u.dedup_key() for u in uplinks if self._opt_out.is_opt_out(u.content)
         )
         return await self._append(Stream.UPLINKS, uplinks, source, opt_out_keys)
-
-    def _normalise_report(self, report: DeliveryReportIn) -> DeliveryReportIn:
-        phone = _normalise_phone(report.phone_number)
-        if phone == report.phone_number:
-            return report
-        return dataclasses.replace(report, phone_number=phone)
 
     def _normalise_uplink(self, uplink: UplinkIn) -> UplinkIn:
         phone = _normalise_phone(uplink.phone_number)

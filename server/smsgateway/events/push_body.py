@@ -27,7 +27,8 @@ from smsgateway.events.lenient_json import (
     loads_strict,
 )
 from smsgateway.events.model import DeliveryReportIn, Stream, UplinkIn
-from smsgateway.upstream.models import parse_report_item, parse_uplink_item
+from smsgateway.events.report_items import body_is_clean, read_reports
+from smsgateway.upstream.models import parse_uplink_item
 
 _log = logging.getLogger(__name__)
 
@@ -129,7 +130,9 @@ def parse_strict(
         return RejectedBody(Rejection.TOO_DEEP, str(exc))
     except json.JSONDecodeError as exc:
         return NeedsRepair(text, f"{exc.msg} (offset {exc.pos})")
-    return _read_items(stream, doc, limits, utc_offset_hours, lenient=False)
+    return _read_items(
+        stream, doc, limits, utc_offset_hours, lenient=False, clean=body_is_clean(body)
+    )
 
 
 def parse_lenient(
@@ -146,7 +149,7 @@ def parse_lenient(
         return RejectedBody(Rejection.TOO_DEEP, str(exc))
     except LenientJSONError as exc:
         return RejectedBody(Rejection.UNPARSEABLE, str(exc))
-    return _read_items(stream, doc, limits, utc_offset_hours, lenient=True)
+    return _read_items(stream, doc, limits, utc_offset_hours, lenient=True, clean=False)
 
 
 def too_large_to_repair(body_bytes: int, needs: NeedsRepair, limits: ParseLimits) -> RejectedBody:
@@ -159,7 +162,13 @@ def too_large_to_repair(body_bytes: int, needs: NeedsRepair, limits: ParseLimits
 
 
 def _read_items(
-    stream: Stream, doc: object, limits: ParseLimits, utc_offset_hours: float, *, lenient: bool
+    stream: Stream,
+    doc: object,
+    limits: ParseLimits,
+    utc_offset_hours: float,
+    *,
+    lenient: bool,
+    clean: bool,
 ) -> ParsedBody | RejectedBody:
     if not isinstance(doc, list):
         return RejectedBody(Rejection.UNPARSEABLE, f"a JSON {json_type(doc)}, not an array")
@@ -171,14 +180,14 @@ def _read_items(
         )
     bad: list[BadItem] = []
     if stream is Stream.REPORTS:
-        reports = _good_items(_report, doc, utc_offset_hours, bad)
+
+        def on_bad(index: int, item: object, exc: Exception | None) -> None:
+            bad.append(_bad_item(index, item, exc))
+
+        reports = read_reports(doc, utc_offset_hours, clean, on_bad)
         return ParsedBody(reports, bad, lenient)
     uplinks = _good_items(_uplink, doc, utc_offset_hours, bad)
     return ParsedBody(uplinks, bad, lenient)
-
-
-def _report(item: dict[str, object], offset: float) -> DeliveryReportIn:
-    return parse_report_item(item, offset)
 
 
 def _uplink(item: dict[str, object], offset: float) -> UplinkIn:
@@ -194,14 +203,22 @@ def _good_items(
     good: list[_Item] = []
     for index, item in enumerate(doc):
         if not isinstance(item, dict):
-            error = f"item {index} is a JSON {json_type(item)}, not an object"
-            bad.append(BadItem(index, error, item_json(item)))
+            bad.append(_bad_item(index, item, None))
             continue
         try:
             good.append(parse(item, offset))
         except (ValueError, TypeError, OverflowError) as exc:
-            bad.append(BadItem(index, f"item {index}: {exc}", item_json(item)))
+            bad.append(_bad_item(index, item, exc))
     return good
+
+
+def _bad_item(index: int, item: object, exc: Exception | None) -> BadItem:
+    """The bad item at `index`: not an object (`exc` None), or refused with `exc`."""
+    if exc is None:
+        return BadItem(
+            index, f"item {index} is a JSON {json_type(item)}, not an object", item_json(item)
+        )
+    return BadItem(index, f"item {index}: {exc}", item_json(item))
 
 
 def item_json(item: object) -> bytes:

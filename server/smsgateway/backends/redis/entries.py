@@ -31,6 +31,7 @@ from smsgateway.events.model import (
     KNOWN_PROVIDER_CODES,
     DeliveryReportIn,
     EventFilter,
+    IsoTimes,
     ReportFilter,
     Source,
     StoredEvent,
@@ -107,16 +108,16 @@ def report_payload(
     report: DeliveryReportIn,
     source: Source,
     traceparent: str,
-    iso: dict[datetime | None, str | None],
+    iso: IsoTimes,
 ) -> bytes:
-    """The `d` field of a report."""
+    """The `d` field of a report (`iso` formats its times)."""
     return _json(
         [
             int(report.success),
             report.message,
             report.sms_size,
-            _iso(report.send_time, iso),
-            _iso(report.report_time, iso),
+            iso(report.send_time),
+            iso(report.report_time),
             source.value,
             traceparent,
         ]
@@ -128,31 +129,19 @@ def uplink_payload(
     source: Source,
     opt_out: bool,
     traceparent: str,
-    iso: dict[datetime | None, str | None],
+    iso: IsoTimes,
 ) -> bytes:
-    """The `d` field of an uplink."""
+    """The `d` field of an uplink (`iso` formats its time)."""
     return _json(
         [
             uplink.content,
             uplink.sequence_id,
-            _iso(uplink.send_time, iso),
+            iso(uplink.send_time),
             source.value,
             int(opt_out),
             traceparent,
         ]
     )
-
-
-def _iso(value: datetime | None, cache: dict[datetime | None, str | None]) -> str | None:
-    # Aware datetimes compare by instant: key by the zone too (12:00+08:00 and
-    # 04:00+00:00 keep their own text), as the SQLite backend does.
-    if value is None:
-        return None
-    key: Any = (value, value.tzinfo)
-    text = cache.get(key)
-    if text is None:
-        text = cache[key] = value.isoformat()
-    return text
 
 
 # -- decoding -----------------------------------------------------------------------

@@ -65,6 +65,7 @@ from smsgateway.events.model import (
     AppendResult,
     DeliveryReportIn,
     EventFilter,
+    IsoTimes,
     Retention,
     Source,
     StoredEvent,
@@ -72,6 +73,7 @@ from smsgateway.events.model import (
     StoredUplink,
     Stream,
     UplinkIn,
+    report_dedup_keys,
 )
 
 __all__ = ["PRUNE_CHUNK", "RedisEventLog"]
@@ -119,39 +121,36 @@ class RedisEventLog:
         if not reports:
             return AppendResult(stored=(), duplicates=0)
         now = self._clock()
+        iso = IsoTimes()
         unique: dict[bytes, DeliveryReportIn] = {}
-        for report in reports:
-            unique.setdefault(digest(report.dedup_key()), report)
+        for key, report in zip(report_dedup_keys(reports, iso), reports, strict=True):
+            unique.setdefault(digest(key), report)
         k = self._keys
-        biz_keys: dict[str, int] = {}
+        biz_keys: dict[str, tuple[bytes, int]] = {}
+        codes: dict[str, bytes] = {}
         args: list[Any] = [num(now), self.origin]
-        iso: dict[Any, str | None] = {}
         # The reports of one push mostly share their payload (status, message, times):
-        # encode each distinct one once. Times are keyed with their zone, as in `iso`.
+        # encode each distinct one once. Times are keyed by identity: the reports hold
+        # them, so no identity is reused during the append.
         payloads: dict[tuple[Any, ...], bytes] = {}
         for dg, report in unique.items():
-            index = biz_keys.setdefault(report.biz_id, len(biz_keys) + 1)
-            st, rt = report.send_time, report.report_time
+            biz = biz_keys.get(report.biz_id)
+            if biz is None:
+                biz = biz_keys[report.biz_id] = (enc(report.biz_id), len(biz_keys) + 1)
+            code = codes.get(report.provider_code)
+            if code is None:
+                code = codes[report.provider_code] = enc(report.provider_code)
             shape = (
                 report.success,
                 report.message,
                 report.sms_size,
-                st,
-                st.tzinfo if st else None,
-                rt,
-                rt.tzinfo if rt else None,
+                id(report.send_time),
+                id(report.report_time),
             )
             payload = payloads.get(shape)
             if payload is None:
                 payload = payloads[shape] = report_payload(report, source, traceparent, iso)
-            args += [
-                dg,
-                enc(report.biz_id),
-                enc(report.phone_number),
-                enc(report.provider_code),
-                payload,
-                index,
-            ]
+            args += (dg, biz[0], enc(report.phone_number), code, payload, biz[1])
         keys: list[Any] = [
             k.meta(Stream.REPORTS),
             k.log(Stream.REPORTS),
@@ -162,20 +161,15 @@ class RedisEventLog:
         ]
         reply = await APPEND_REPORTS.run(self._client, keys, args, wait=self._wait)
         received = utc(now)
+        signs: dict[bytes, str] = {}
         stored: list[StoredEvent] = []
-        for i, report in enumerate(unique.values()):
-            cursor = _int(reply[2 * i])
-            if cursor:
-                stored.append(
-                    StoredReport(
-                        cursor=cursor,
-                        report=report,
-                        receive_time=received,
-                        source=source,
-                        sign=dec(reply[2 * i + 1]),
-                        traceparent=traceparent,
-                    )
-                )
+        pairs = iter(reply)
+        for report, cursor, raw_sign in zip(unique.values(), pairs, pairs, strict=True):
+            if cursor := _int(cursor):
+                sign = signs.get(raw_sign)
+                if sign is None:
+                    sign = signs[raw_sign] = dec(raw_sign)
+                stored.append(StoredReport(cursor, report, received, source, sign, traceparent))
         return AppendResult(stored=stored, duplicates=len(reports) - len(stored))
 
     async def append_uplinks(
@@ -193,7 +187,7 @@ class RedisEventLog:
             key = uplink.dedup_key()
             unique.setdefault(digest(key), (uplink, key in opt_out_keys))
         args: list[Any] = [num(now), self.origin]
-        iso: dict[Any, str | None] = {}
+        iso = IsoTimes()
         for dg, (uplink, opt_out) in unique.items():
             member = supp_member(uplink.sign, uplink.phone_number) if opt_out else b""
             record = supp_record(opt_out_reason(uplink.content), now) if opt_out else b""
@@ -216,14 +210,7 @@ class RedisEventLog:
         reply = await APPEND_UPLINKS.run(self._client, keys, args, wait=self._wait)
         received = utc(now)
         stored: list[StoredEvent] = [
-            StoredUplink(
-                cursor=_int(cursor),
-                uplink=uplink,
-                receive_time=received,
-                source=source,
-                opt_out=opt_out,
-                traceparent=traceparent,
-            )
+            StoredUplink(_int(cursor), uplink, received, source, opt_out, traceparent)
             for cursor, (uplink, opt_out) in zip(reply, unique.values(), strict=True)
             if _int(cursor)
         ]

@@ -20,9 +20,9 @@ from smsgateway.backends.sqlite.group_commit import GroupCommit
 from smsgateway.backends.sqlite.rows import (
     COLUMNS,
     TABLE,
-    IsoCache,
     event_from_row,
     filter_sql,
+    insert_rows,
     last_cursor,
     utc,
 )
@@ -30,6 +30,7 @@ from smsgateway.events.model import (
     AppendResult,
     DeliveryReportIn,
     EventFilter,
+    IsoTimes,
     Retention,
     Source,
     StoredEvent,
@@ -37,12 +38,24 @@ from smsgateway.events.model import (
     StoredUplink,
     Stream,
     UplinkIn,
+    report_dedup_keys,
 )
 
 _log = logging.getLogger(__name__)
 
 _PRUNE_CHUNK: Final = 5_000
 """Rows deleted per transaction, so that a large prune never holds the writer long."""
+
+_REPORT_INSERT: Final = (
+    "INSERT INTO reports (dedup_key, biz_id, phone, code, success, message, sms_size,"
+    " send_time, report_time, sign, receive_time, source, traceparent) VALUES"
+)
+_UPLINK_INSERT: Final = (
+    "INSERT INTO uplinks (dedup_key, phone, content, sign, sequence_id, send_time,"
+    " receive_time, source, opt_out, traceparent) VALUES"
+)
+_COLUMNS: Final = {Stream.REPORTS: 13, Stream.UPLINKS: 10}
+"""Values per row of `_REPORT_INSERT` / `_UPLINK_INSERT`."""
 
 
 class SqliteEventLog:
@@ -80,9 +93,9 @@ class SqliteEventLog:
         """Inside the caller's transaction (a group commit's savepoint)."""
         now = self._clock()
         received = utc(now)
-        iso = IsoCache()
-        # Each key once (it formats a datetime): it was a fifth of an append's CPU.
-        keys = [r.dedup_key() for r in reports]
+        iso = IsoTimes()
+        # Each distinct time formatted once (isoformat was a fifth of an append's CPU).
+        keys = report_dedup_keys(reports, iso)
         source_value = source.value
         seen = self._existing_keys(conn, "reports", keys)
         signs: dict[str, str] = dict(
@@ -94,65 +107,53 @@ class SqliteEventLog:
             )
         )
         new: list[DeliveryReportIn] = []
-        rows: list[tuple[Any, ...]] = []
+        new_signs: list[str] = []
+        params: list[Any] = []
         for report, key in zip(reports, keys, strict=True):
             if key in seen:
                 continue
             seen.add(key)
             new.append(report)
-            rows.append(
-                (
-                    key,
-                    report.biz_id,
-                    report.phone_number,
-                    report.provider_code,
-                    int(report.success),
-                    report.message,
-                    report.sms_size,
-                    iso(report.send_time),
-                    iso(report.report_time),
-                    signs.get(report.biz_id, ""),
-                    now,
-                    source_value,
-                    traceparent,
-                )
+            sign = signs.get(report.biz_id, "")
+            new_signs.append(sign)
+            params += (
+                key,
+                report.biz_id,
+                report.phone_number,
+                report.provider_code,
+                int(report.success),
+                report.message,
+                report.sms_size,
+                iso(report.send_time),
+                iso(report.report_time),
+                sign,
+                now,
+                source_value,
+                traceparent,
             )
-        first = self._insert_rows(
-            conn,
-            Stream.REPORTS,
-            "INSERT INTO reports (dedup_key, biz_id, phone, code, success, message,"
-            " sms_size, send_time, report_time, sign, receive_time, source, traceparent)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        first = self._insert_rows(conn, Stream.REPORTS, _REPORT_INSERT, params)
         stored: list[StoredEvent] = [
-            StoredReport(
-                cursor=first + i,
-                report=report,
-                receive_time=received,
-                source=source,
-                sign=row[9],
-                traceparent=traceparent,
-            )
-            for i, (report, row) in enumerate(zip(new, rows, strict=True))
+            StoredReport(first + i, report, received, source, sign, traceparent)
+            for i, (report, sign) in enumerate(zip(new, new_signs, strict=True))
         ]
         return AppendResult(stored=stored, duplicates=len(reports) - len(stored))
 
     def _insert_rows(
-        self, conn: sqlite3.Connection, stream: Stream, sql: str, rows: list[tuple[Any, ...]]
+        self, conn: sqlite3.Connection, stream: Stream, insert: str, params: list[Any]
     ) -> int:
-        """Insert rows in one statement; return the first row's cursor.
+        """Insert the rows whose values `params` holds one after the other; return the
+        first row's cursor.
 
         With AUTOINCREMENT and the write lock held, the new rows get the
         consecutive cursors after the table's sequence; checked, not assumed.
         """
-        before = last_cursor(self._db.conn, stream)
-        if rows:
-            conn.executemany(sql, rows)
-            after = last_cursor(self._db.conn, stream)
-            if after != before + len(rows):
+        before = last_cursor(conn, stream)
+        if params:
+            count = insert_rows(conn, insert, _COLUMNS[stream], params)
+            after = last_cursor(conn, stream)
+            if after != before + count:
                 raise RuntimeError(
-                    f"{stream} cursors jumped from {before} to {after} for {len(rows)} rows"
+                    f"{stream} cursors jumped from {before} to {after} for {count} rows"
                 )
         return before + 1
 
@@ -182,39 +183,30 @@ class SqliteEventLog:
         """Inside the caller's transaction (a group commit's savepoint)."""
         now = self._clock()
         received = utc(now)
-        iso = IsoCache()
-        seen = self._existing_keys(conn, "uplinks", [u.dedup_key() for u in uplinks])
+        iso = IsoTimes()
+        keys = [u.dedup_key() for u in uplinks]
+        seen = self._existing_keys(conn, "uplinks", keys)
         new: list[tuple[UplinkIn, bool]] = []
-        rows: list[tuple[Any, ...]] = []
-        for uplink in uplinks:
-            key = uplink.dedup_key()
+        params: list[Any] = []
+        for uplink, key in zip(uplinks, keys, strict=True):
             if key in seen:
                 continue
             seen.add(key)
             opt_out = key in opt_out_keys
             new.append((uplink, opt_out))
-            rows.append(
-                (
-                    key,
-                    uplink.phone_number,
-                    uplink.content,
-                    uplink.sign,
-                    uplink.sequence_id,
-                    iso(uplink.send_time),
-                    now,
-                    source.value,
-                    int(opt_out),
-                    traceparent,
-                )
+            params += (
+                key,
+                uplink.phone_number,
+                uplink.content,
+                uplink.sign,
+                uplink.sequence_id,
+                iso(uplink.send_time),
+                now,
+                source.value,
+                int(opt_out),
+                traceparent,
             )
-        first = self._insert_rows(
-            conn,
-            Stream.UPLINKS,
-            "INSERT INTO uplinks (dedup_key, phone, content, sign, sequence_id, send_time,"
-            " receive_time, source, opt_out, traceparent)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        first = self._insert_rows(conn, Stream.UPLINKS, _UPLINK_INSERT, params)
         # Only a newly stored opt-out suppresses: the same uplink pulled again
         # must not undo a suppression an operator lifted since.
         conn.executemany(
@@ -227,14 +219,7 @@ class SqliteEventLog:
             ],
         )
         stored: list[StoredEvent] = [
-            StoredUplink(
-                cursor=first + i,
-                uplink=uplink,
-                receive_time=received,
-                source=source,
-                opt_out=opt_out,
-                traceparent=traceparent,
-            )
+            StoredUplink(first + i, uplink, received, source, opt_out, traceparent)
             for i, (uplink, opt_out) in enumerate(new)
         ]
         return AppendResult(stored=stored, duplicates=len(uplinks) - len(stored))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -38,24 +39,38 @@ def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
-class IsoCache:
-    """isoformat() of aware datetimes, memoised: a push repeats the same few times."""
+_CHUNK_ROWS: Final = (256, 32, 4, 1)
+"""Rows per INSERT statement: a batch is cut into these few sizes, so that each
+size's statement is prepared once and then found in the connection's cache."""
 
-    __slots__ = ("_cache",)
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[datetime, object], str] = {}
+@functools.lru_cache(maxsize=32)
+def _values_sql(insert: str, columns: int, rows: int) -> str:
+    row = "(" + ",".join("?" * columns) + ")"
+    return f"{insert} {','.join([row] * rows)}"
 
-    def __call__(self, value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        # Aware datetimes compare by instant: key by the zone too, so that
-        # 12:00+08:00 and 04:00+00:00 keep their own text.
-        key = (value, value.tzinfo)
-        text = self._cache.get(key)
-        if text is None:
-            text = self._cache[key] = value.isoformat()
-        return text
+
+def insert_rows(conn: sqlite3.Connection, insert: str, columns: int, params: list[Any]) -> int:
+    """Run `insert` (``INSERT INTO t (c1, ...) VALUES``) for the rows whose `columns`
+    values each follow one another in `params`; returns the number of rows.
+
+    The rows go in order, in multi-row statements (a third less CPU per row than
+    `executemany`), each within SQLite's limit on bound variables.
+    """
+    count = len(params) // columns
+    if count * columns != len(params):
+        raise ValueError(f"{len(params)} values are not rows of {columns}")
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    start = 0
+    for size in _CHUNK_ROWS:
+        if size * columns > limit and size > 1:
+            continue
+        width = size * columns
+        sql = _values_sql(insert, columns, size)
+        while len(params) - start >= width:
+            conn.execute(sql, params[start : start + width])
+            start += width
+    return count
 
 
 def utc(ts: float) -> datetime:
