@@ -15,10 +15,13 @@ a `redis-server` of our own for Redis (AOF everysec), and this load generator.
   at the end, with the rate achieved and the sends that failed.
 * `large`: one SendSms to `--recipients` numbers (default 100,000) on an idle
   gateway: the gateway process's CPU for it (validation, splitting into provider
-  calls of 1,000, the records, the provider calls' client side; the sandbox's own
+  calls of 125 numbers, the records, the provider calls' client side; the sandbox's own
   time is another process and not counted) and its wall time. Then the same
   send again while 4 callers send single-recipient SMS in a loop: the p50/p99 of
-  those small sends, against their p50/p99 with no large send running. Last, the
+  those small sends, against their p50/p99 with no large send running, and the
+  provider's share of it: the same provider calls made straight to the sandbox
+  while 4 loops POST single-number sends (the sandbox shares this machine's two
+  cores, so it slows down under the large send's calls too). Last, the
   pieces of such a send timed apart in this process (`large_breakdown.py`): parse,
   validate, fingerprint, split ("validate+split"), the idempotency claim, the calls
   taken, the outcomes and the send log ("records"), the response, and the provider
@@ -35,6 +38,7 @@ import time
 import uuid
 from pathlib import Path
 
+import aiohttp
 import grpc
 from bench_backends import (
     API_KEY,
@@ -190,6 +194,49 @@ async def large(
     )
 
 
+async def provider_alone(sandbox_url: str, recipients: int) -> None:
+    """The same provider calls without the gateway: the large send's calls (125 numbers,
+    8 at a time) straight to the sandbox while 4 loops POST single-number sends; their
+    latency is the provider's share of the small sends' latency above."""
+    async with aiohttp.ClientSession() as session:
+        params = {"appId": "benchapp", "secret": "sandbox-secret"}
+        async with session.get(f"{sandbox_url}/api/token", params=params) as reply:
+            token = (await reply.json())["token"]
+
+        async def post(numbers: list[str]) -> None:
+            form = {"token": token, "phoneNumbers": ",".join(numbers), "sign": "Bench"}
+            form |= {"content": "【Bench】bench", "kind": "2"}
+            async with session.post(f"{sandbox_url}/sms/send", data=form) as reply:
+                await reply.read()
+
+        latencies: list[float] = []
+        stop = asyncio.Event()
+
+        async def small() -> None:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                await post(["13800000001"])
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        batch = [f"139{i:08d}" for i in range(125)]
+        limit = asyncio.Semaphore(8)
+
+        async def large_call() -> None:
+            async with limit:
+                await post(batch)
+
+        smalls = [asyncio.create_task(small()) for _ in range(4)]
+        await asyncio.gather(*(large_call() for _ in range(max(1, recipients // 125))))
+        stop.set()
+        await asyncio.gather(*smalls)
+    cuts = statistics.quantiles(latencies, n=100)
+    print(
+        f"  the provider alone (sandbox, no gateway), small POSTs during those calls:"
+        f" p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms, max {max(latencies):.1f} ms"
+        f" (n={len(latencies)})"
+    )
+
+
 async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> None:
     sandbox_port = free_port()
     sandbox = start_sandbox(sandbox_port)
@@ -208,6 +255,7 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
             print(f"{backend}:", flush=True)
             if "large" in args.mode:
                 await large(stub, gateway.pid, args)
+                await provider_alone(f"http://127.0.0.1:{sandbox_port}", args.recipients)
             if "soak" in args.mode:
                 await soak(stub, gateway.pid, args)
     finally:
