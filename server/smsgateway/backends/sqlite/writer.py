@@ -40,6 +40,7 @@ class SqliteWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._batch: list[_Item] | None = None  # this loop turn's functions, not yet handed over
+        self._batch_loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, schema: str = "") -> None:
         """Open the connection in the writer thread and apply `schema` (a SQL script)."""
@@ -68,8 +69,11 @@ class SqliteWriter:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
         batch = self._batch
-        if batch is None:
+        if batch is None or self._batch_loop is not loop:
+            # (A batch left by a loop that stopped before handing it over is that
+            # loop's: its callers are gone with it.)
             batch = self._batch = []
+            self._batch_loop = loop
             loop.call_soon(self._submit, loop)
         batch.append((fn, done))
         try:
@@ -81,6 +85,8 @@ class SqliteWriter:
 
     def _submit(self, loop: asyncio.AbstractEventLoop) -> None:
         """Hand this loop turn's functions to the thread (on the loop)."""
+        if self._batch_loop is not loop:
+            return  # another loop took over; this one's batch went with it
         batch, self._batch = self._batch, None
         if batch:
             self._queue.put((loop, batch))
