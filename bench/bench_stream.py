@@ -1,8 +1,8 @@
 """Event streams: push-to-subscriber latency and fan-out throughput.
 
     .venv/bin/python bench/bench_stream.py [--backend sqlite|redis|both] [--subscribers 1,100]
-        [--latency-events 200] [--events 2000] [--batch 100] [--synchronous FULL|NORMAL]
-        [--uvloop] [--dir /tmp]
+        [--per-response 1,100] [--latency-events 200] [--events 2000] [--batch 100]
+        [--synchronous FULL|NORMAL] [--uvloop] [--dir /tmp]
 
 Everything is real: the store (SQLite, or a redis-server started here with AOF
 everysec), the Ingestor waking the hub, a grpc.aio
@@ -23,18 +23,24 @@ child's is printed apart); `--clients inline` runs them on the server's loop.
 * consumer group (`--groups`, on by default): `--events` stored events claimed
   `--batch` at a time by one member and acknowledged, on the store directly (no
   gRPC): events/s and CPU per event (this process; redis-server apart).
+
+Each backend runs once per `--per-response` value: the subscribers ask for that
+many events per response (`max_events_per_response`; 1 = unbatched, one event
+per response as before batching). The floor (`--floor`, on by default) is a bare
+grpc.aio servicer streaming prebuilt one-event messages to the same subscribers
+(no store, no hub), in the same run. A summary table at the end puts the floor
+and every backend/mode side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,6 +48,7 @@ from typing import Any
 
 import grpc
 from bench_backends import backends_arg, chosen, cpu_seconds, open_store
+from stream_subscribers import Clients
 
 from smsgateway.api.events_api import EventsApi, EventStores
 from smsgateway.backends import Backend
@@ -58,14 +65,7 @@ T0 = datetime(2026, 1, 1, 4, 0, tzinfo=UTC)
 class _Servicer(smsgateway_pb2_grpc.SmsGatewayServicer):
     def __init__(self, api: EventsApi) -> None:
         self.StreamDeliveryReports = api.stream_delivery_reports
-
-
-@dataclass
-class _Subscriber:
-    received: dict[int, float] = field(default_factory=dict)
-    count: int = 0
-    target: int = 0
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+        self.AcknowledgeEvents = api.acknowledge_events
 
 
 def _reports(start: int, n: int) -> list[DeliveryReportIn]:
@@ -82,122 +82,6 @@ def _reports(start: int, n: int) -> list[DeliveryReportIn]:
         )
         for i in range(n)
     ]
-
-
-async def _follow(stub: smsgateway_pb2_grpc.SmsGatewayStub, sub: _Subscriber) -> None:
-    call = stub.StreamDeliveryReports(pb.StreamDeliveryReportsRequest())
-    try:
-        async for message in call:
-            sub.received[message.report.cursor] = time.perf_counter()
-            sub.count += 1
-            if sub.target and sub.count >= sub.target:
-                sub.done.set()
-    finally:
-        call.cancel()
-
-
-class _Clients:
-    """Subscribers, in this process or in a child one (same questions, same answers)."""
-
-    def __init__(self, port: int, subscribers: int, mode: str) -> None:
-        self.subscribers = subscribers
-        self._inline: _Followers | None = None
-        self._pipe: Any = None
-        self._proc: Any = None
-        if mode == "inline":
-            self._inline = _Followers(port, subscribers)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            self._pipe, child = ctx.Pipe()
-            self._proc = ctx.Process(target=_child_main, args=(port, subscribers, child))
-            self._proc.start()
-
-    async def _ask(self, *command: Any) -> Any:
-        if self._inline is not None:
-            return await self._inline.answer(command)
-        self._pipe.send(command)
-        return await asyncio.get_running_loop().run_in_executor(None, self._pipe.recv)
-
-    async def start(self) -> None:
-        if self._inline is not None:
-            self._inline.start()
-
-    async def received(self, count: int) -> list[dict[int, float]]:
-        """Each subscriber's {cursor: receive time}, once it has `count` messages (or 5 s)."""
-        result: list[dict[int, float]] = await self._ask("collect", count)
-        return result
-
-    async def expect(self, count: int) -> float:
-        """Wait until every subscriber has `count` more messages; the child's CPU seconds."""
-        result: float = await self._ask("expect", count)
-        return result
-
-    async def close(self) -> None:
-        await self._ask("stop")
-        if self._proc is not None:
-            self._proc.join(30)
-
-
-class _Followers:
-    def __init__(self, port: int, subscribers: int) -> None:
-        self._port = port
-        self._subs = [_Subscriber() for _ in range(subscribers)]
-        self._tasks: list[asyncio.Task[None]] = []
-        self._channels: list[grpc.aio.Channel] = []
-
-    def start(self) -> None:
-        # A few connections, as many client processes would open.
-        self._channels = [
-            grpc.aio.insecure_channel(f"127.0.0.1:{self._port}")
-            for _ in range(min(len(self._subs), 4))
-        ]
-        stubs = [smsgateway_pb2_grpc.SmsGatewayStub(c) for c in self._channels]
-        self._tasks = [
-            asyncio.create_task(_follow(stubs[i % len(stubs)], s)) for i, s in enumerate(self._subs)
-        ]
-
-    async def answer(self, command: tuple[Any, ...]) -> Any:
-        if command[0] == "collect":
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and any(  # noqa: ASYNC110
-                len(s.received) < command[1] for s in self._subs
-            ):
-                await asyncio.sleep(0.05)
-            out = [dict(s.received) for s in self._subs]
-            for s in self._subs:
-                s.received.clear()
-            return out
-        if command[0] == "expect":
-            cpu = time.process_time()
-            for sub in self._subs:
-                sub.target = sub.count + command[1]
-                sub.done.clear()
-            await asyncio.wait_for(asyncio.gather(*(s.done.wait() for s in self._subs)), 600)
-            return time.process_time() - cpu
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for channel in self._channels:
-            await channel.close()
-        return None
-
-
-def _child_main(port: int, subscribers: int, pipe: Any) -> None:
-    async def serve() -> None:
-        followers = _Followers(port, subscribers)
-        followers.start()
-        loop = asyncio.get_running_loop()
-        while True:
-            command = await loop.run_in_executor(None, pipe.recv)
-            if command[0] == "expect":
-                # Answered when done; the parent ingests meanwhile.
-                pipe.send(await followers.answer(command))
-                continue
-            pipe.send(await followers.answer(command))
-            if command[0] == "stop":
-                return
-
-    asyncio.run(serve())
 
 
 class _Floor(smsgateway_pb2_grpc.SmsGatewayServicer):
@@ -266,20 +150,103 @@ async def bench_groups(store: Backend, pid: int | None, args: argparse.Namespace
     )
 
 
+async def bench_group_stream(
+    store: Backend, pid: int | None, args: argparse.Namespace, per_response: int
+) -> None:
+    """A consumer-group member over gRPC: `--events` stored events streamed to one member
+    (`max_events_per_response` = per_response, max_outstanding 1,000) and acknowledged
+    with one AcknowledgeEvents per response; client and server in this process."""
+    stream = Stream.REPORTS
+    hub = EventHub()
+    ingestor = Ingestor(
+        store.events, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules()
+    )
+    api = EventsApi(
+        EventStores(store.events, store.groups, store.send_log, store.suppressions), hub
+    )
+    server = grpc.aio.server()
+    smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(_Servicer(api), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    start = await store.events.last_cursor(stream)
+    for first in range(0, args.events, 1000):
+        count = min(1000, args.events - first)
+        await ingestor.ingest_reports(
+            _reports((2 + per_response) * 10**7 + first, count), Source.PUSH
+        )
+    name = f"bench-{per_response}"
+    request = pb.StreamDeliveryReportsRequest(
+        start=pb.StreamStart(after_cursor=start),
+        consumer_group=pb.ConsumerGroupOptions(name=name, max_outstanding=1000),
+        max_events_per_response=per_response,
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = smsgateway_pb2_grpc.SmsGatewayStub(channel)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        rcpu0 = cpu_seconds(pid) if pid else 0.0
+        done = 0
+        call = stub.StreamDeliveryReports(request)
+        async for response in call:
+            cursors = [r.cursor for r in response.reports] or [response.report.cursor]
+            await stub.AcknowledgeEvents(
+                pb.AcknowledgeEventsRequest(
+                    stream=pb.EVENT_STREAM_DELIVERY_REPORTS, consumer_group=name, cursors=cursors
+                )
+            )
+            done += len(cursors)
+            if done >= args.events:
+                break
+        call.cancel()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        deadline = time.monotonic() + 10
+        while hub.subscriber_count(stream) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # the member releases its leases before the store closes
+    redis = f", redis-server {(cpu_seconds(pid) - rcpu0) / done * 1e6:.1f} µs" if pid else ""
+    mode = "unbatched" if per_response == 1 else f"batched ≤{per_response}"
+    print(
+        f"consumer group over gRPC, {mode}: {done} events streamed + acked in {wall:.2f} s"
+        f" -> {done / wall:,.0f} events/s, {cpu / done * 1e6:.1f} µs CPU per event"
+        f" (server + client){redis}",
+        flush=True,
+    )
+    hub.close()
+    await server.stop(grace=0.5)
+
+
+@dataclass
+class _Result:
+    """One line of the summary."""
+
+    what: str
+    subscribers: int
+    p50: float
+    p99: float
+    deliveries_per_s: float
+    cpu_us: float
+
+
 async def run(args: argparse.Namespace) -> None:
+    results: list[_Result] = []
     if args.floor:
         print("floor (bare grpc.aio streaming servicer, no store):", flush=True)
         for subscribers in args.subscribers:
-            await run_one(None, subscribers, args)
+            results.append(await run_one(None, subscribers, 1, args, "floor"))
     for backend in chosen(args.backend):
         print(f"{backend}:", flush=True)
         for subscribers in args.subscribers:
-            with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-                async with open_store(backend, Path(tmp), synchronous=args.synchronous) as (
-                    store,
-                    _,
-                ):
-                    await run_one(store, subscribers, args)
+            for per_response in args.per_response:
+                mode = "unbatched" if per_response == 1 else f"batched ≤{per_response}"
+                print(f"  {mode} (max_events_per_response={per_response})", flush=True)
+                with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+                    async with open_store(backend, Path(tmp), synchronous=args.synchronous) as (
+                        store,
+                        _,
+                    ):
+                        results.append(
+                            await run_one(
+                                store, subscribers, per_response, args, f"{backend} {mode}"
+                            )
+                        )
         if args.groups:
             with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
                 async with open_store(backend, Path(tmp), synchronous=args.synchronous) as (
@@ -287,9 +254,28 @@ async def run(args: argparse.Namespace) -> None:
                     pid,
                 ):
                     await bench_groups(store, pid, args)
+                    for per_response in args.per_response:
+                        await bench_group_stream(store, pid, args, per_response)
+    print("\nsummary (push -> subscriber latency; fan-out throughput, server CPU):", flush=True)
+    print(
+        f"  {'':24s} {'subs':>5s} {'p50 ms':>8s} {'p99 ms':>8s} {'deliveries/s':>13s}"
+        f" {'µs CPU/delivery':>16s}"
+    )
+    for r in results:
+        print(
+            f"  {r.what:24s} {r.subscribers:5d} {r.p50:8.2f} {r.p99:8.2f}"
+            f" {r.deliveries_per_s:13,.0f} {r.cpu_us:16.1f}",
+            flush=True,
+        )
 
 
-async def run_one(store: Backend | None, subscribers: int, args: argparse.Namespace) -> None:
+async def run_one(
+    store: Backend | None,
+    subscribers: int,
+    per_response: int,
+    args: argparse.Namespace,
+    what: str,
+) -> _Result:
     serial = 0
     hub: Any
     ingestor: Any
@@ -313,7 +299,7 @@ async def run_one(store: Backend | None, subscribers: int, args: argparse.Namesp
         )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    clients = _Clients(port, subscribers, args.clients)
+    clients = Clients(port, subscribers, args.clients, per_response)
     await clients.start()
     while sum(hub.subscriber_counts().values()) < subscribers:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
@@ -322,6 +308,7 @@ async def run_one(store: Backend | None, subscribers: int, args: argparse.Namesp
     # -- latency: one report per commit, spaced so deliveries do not queue.
     sent: dict[int, float] = {}
     commits: list[float] = []
+    latency_cpu0 = time.process_time()
     for _ in range(args.latency_events):
         t = time.perf_counter()
         stored = (await ingestor.ingest_reports(_reports(serial, 1), Source.PUSH)).stored
@@ -329,6 +316,7 @@ async def run_one(store: Backend | None, subscribers: int, args: argparse.Namesp
         serial += 1
         sent[stored[0].cursor] = t
         await asyncio.sleep(0.002 + subscribers * 0.0002)
+    latency_cpu = time.process_time() - latency_cpu0
     # perf_counter is CLOCK_MONOTONIC: comparable across processes on one machine.
     received = await clients.received(len(sent))
     latencies = [
@@ -339,7 +327,9 @@ async def run_one(store: Backend | None, subscribers: int, args: argparse.Namesp
     print(
         f"subscribers={subscribers:4d}  latency ms: p50 {q[49]:.2f}  p99 {q[98]:.2f}"
         f"  max {max(latencies):.2f}  (n={len(latencies)}, missing={missing});"
-        f" of which the commit: p50 {statistics.median(commits):.2f}",
+        f" of which the commit: p50 {statistics.median(commits):.2f};"
+        f" {latency_cpu / (len(sent) * subscribers) * 1e6:.1f} µs CPU per delivery"
+        " (one event per commit, commit included)",
         flush=True,
     )
 
@@ -370,6 +360,7 @@ async def run_one(store: Backend | None, subscribers: int, args: argparse.Namesp
     if store is not None:
         hub.close()
     await server.stop(grace=0.5)
+    return _Result(what, subscribers, q[49], q[98], deliveries / wall, cpu / deliveries * 1e6)
 
 
 def main() -> None:
@@ -377,6 +368,12 @@ def main() -> None:
     backends_arg(parser)
     parser.add_argument(
         "--subscribers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 100]
+    )
+    parser.add_argument(
+        "--per-response",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 100],
+        help="max_events_per_response values to run each backend with (1 = unbatched)",
     )
     parser.add_argument("--latency-events", type=int, default=200)
     parser.add_argument("--events", type=int, default=2000)

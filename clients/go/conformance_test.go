@@ -330,6 +330,64 @@ func TestStreamResumesAfterADrop(t *testing.T) {
 	}
 }
 
+// stream-batched
+func TestStreamBatched(t *testing.T) {
+	client := newClient(t)
+	phones := numbers(8, 5)
+	filter := &pb.DeliveryReportFilter{PhoneNumbers: phones}
+	if _, err := client.SendSms(timeout(t, 30*time.Second), sendRequest(phones)); err != nil {
+		t.Fatal(err)
+	}
+	var stored []*pb.DeliveryReport
+	eventually(t, 15*time.Second, "5 reports stored", func() bool {
+		stored, _ = client.ListDeliveryReports(timeout(t, 10*time.Second), filter, 0)
+		return len(stored) == 5
+	})
+	var want []int64
+	for _, r := range stored {
+		want = append(want, r.GetCursor())
+	}
+	earliest := &pb.StreamStart{Kind: &pb.StreamStart_Position{Position: pb.StartPosition_START_POSITION_EARLIEST}}
+	request := &pb.StreamDeliveryReportsRequest{Start: earliest, Filter: filter, MaxEventsPerResponse: 2}
+
+	stream := client.StreamDeliveryReports(timeout(t, 60*time.Second), request)
+	defer stream.Close()
+	var got []int64
+	for len(got) < len(want) {
+		event, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, event.GetCursor())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("streamed cursors %v, stored %v", got, want)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	raw, err := client.Raw().StreamDeliveryReports(ctx, request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batched []int64
+	for len(batched) < len(want) {
+		resp, err := raw.Recv()
+		if err != nil {
+			t.Fatalf("after %v: %v", batched, err)
+		}
+		if n := len(resp.GetReports()); n < 1 || n > 2 || resp.GetReport() != nil {
+			t.Fatalf("response %v: want 1 or 2 reports in reports, none in report", resp)
+		}
+		for _, r := range resp.GetReports() {
+			batched = append(batched, r.GetCursor())
+		}
+	}
+	if !slices.Equal(batched, want) {
+		t.Fatalf("raw batched cursors %v, stored %v", batched, want)
+	}
+}
+
 // consumer-group
 func TestConsumerGroupMemberAcknowledges(t *testing.T) {
 	client := newClient(t)

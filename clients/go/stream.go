@@ -164,10 +164,39 @@ func resumeAfter(start *pb.StreamStart, after *int64) *pb.StreamStart {
 	return &pb.StreamStart{Kind: &pb.StreamStart_AfterCursor{AfterCursor: *after}}
 }
 
+// DefaultEventsPerResponse is the max_events_per_response the stream helpers ask for
+// when the request leaves it 0: several events per response, handed out one by one.
+// Set it to 1 in the request for one event per response.
+const DefaultEventsPerResponse = 100
+
+// oneByOne turns a stream of responses, each carrying one or more events, into one
+// event per call. Events already received are all returned before the stream's error.
+func oneByOne[R any, E any](recv func() (R, error), events func(R) []E) func() (E, error) {
+	var pending []E
+	return func() (E, error) {
+		for len(pending) == 0 {
+			resp, err := recv()
+			if err != nil {
+				var zero E
+				return zero, err
+			}
+			pending = events(resp)
+		}
+		event := pending[0]
+		pending = pending[1:]
+		return event, nil
+	}
+}
+
 // StreamDeliveryReports subscribes to delivery reports (see the proto for the start
-// position, filters and consumer groups) and resumes after drops.
+// position, filters and consumer groups) and resumes after drops. Unless the request
+// sets MaxEventsPerResponse, it asks for DefaultEventsPerResponse per response; Recv
+// returns the events one by one either way.
 func (c *Client) StreamDeliveryReports(ctx context.Context, req *pb.StreamDeliveryReportsRequest) *Stream[*pb.DeliveryReport] {
 	req = proto.Clone(req).(*pb.StreamDeliveryReportsRequest)
+	if req.MaxEventsPerResponse == 0 {
+		req.MaxEventsPerResponse = DefaultEventsPerResponse
+	}
 	return newStream(ctx, c.reconnect, req.GetConsumerGroup() != nil,
 		func(ctx context.Context, after *int64) (func() (*pb.DeliveryReport, error), error) {
 			attempt := proto.Clone(req).(*pb.StreamDeliveryReportsRequest)
@@ -176,16 +205,24 @@ func (c *Client) StreamDeliveryReports(ctx context.Context, req *pb.StreamDelive
 			if err != nil {
 				return nil, err
 			}
-			return func() (*pb.DeliveryReport, error) {
-				resp, err := stream.Recv()
-				return resp.GetReport(), err
-			}, nil
+			return oneByOne(stream.Recv, func(r *pb.StreamDeliveryReportsResponse) []*pb.DeliveryReport {
+				if len(r.GetReports()) > 0 {
+					return r.GetReports()
+				}
+				if r.GetReport() != nil {
+					return []*pb.DeliveryReport{r.GetReport()}
+				}
+				return nil
+			}), nil
 		})
 }
 
 // StreamUplinks subscribes to uplinks; as StreamDeliveryReports.
 func (c *Client) StreamUplinks(ctx context.Context, req *pb.StreamUplinksRequest) *Stream[*pb.Uplink] {
 	req = proto.Clone(req).(*pb.StreamUplinksRequest)
+	if req.MaxEventsPerResponse == 0 {
+		req.MaxEventsPerResponse = DefaultEventsPerResponse
+	}
 	return newStream(ctx, c.reconnect, req.GetConsumerGroup() != nil,
 		func(ctx context.Context, after *int64) (func() (*pb.Uplink, error), error) {
 			attempt := proto.Clone(req).(*pb.StreamUplinksRequest)
@@ -194,9 +231,14 @@ func (c *Client) StreamUplinks(ctx context.Context, req *pb.StreamUplinksRequest
 			if err != nil {
 				return nil, err
 			}
-			return func() (*pb.Uplink, error) {
-				resp, err := stream.Recv()
-				return resp.GetUplink(), err
-			}, nil
+			return oneByOne(stream.Recv, func(r *pb.StreamUplinksResponse) []*pb.Uplink {
+				if len(r.GetUplinks()) > 0 {
+					return r.GetUplinks()
+				}
+				if r.GetUplink() != nil {
+					return []*pb.Uplink{r.GetUplink()}
+				}
+				return nil
+			}), nil
 		})
 }

@@ -20,7 +20,7 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from smsgateway.v1 import error_reason_pb2
+from smsgateway.v1 import error_reason_pb2, smsgateway_pb2_grpc
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway_client import GatewayError, RetryPolicy, SmsGatewayClient
 
@@ -199,6 +199,40 @@ async def test_stream_resumes_after_a_drop(live: Harness, client: SmsGatewayClie
             got.append((await asyncio.wait_for(anext(stream), timeout=30)).cursor)
     want = [r.cursor for r in await reports_of(client, phones) if r.cursor > start]
     assert got == want
+
+
+async def test_stream_batched(live: Harness, client: SmsGatewayClient) -> None:
+    phones = numbers(8, 5)
+    await send(client, phones)
+
+    async def five() -> list[pb.DeliveryReport] | None:
+        reports = await reports_of(client, phones)
+        return reports if len(reports) == 5 else None
+
+    want = [r.cursor for r in await eventually(15, "5 reports stored", five)]
+    stream = client.stream_delivery_reports(
+        start="earliest", phone_numbers=phones, events_per_response=2
+    )
+    async with aclosing(stream):
+        got = [(await asyncio.wait_for(anext(stream), timeout=30)).cursor for _ in want]
+    assert got == want
+
+    request = pb.StreamDeliveryReportsRequest(
+        start=pb.StreamStart(position=pb.START_POSITION_EARLIEST),
+        filter=pb.DeliveryReportFilter(phone_numbers=phones),
+        max_events_per_response=2,
+    )
+    async with grpc.aio.insecure_channel(live.info["grpc_target"]) as channel:
+        call = smsgateway_pb2_grpc.SmsGatewayStub(channel).StreamDeliveryReports(request)
+        raw: list[int] = []
+        try:
+            while len(raw) < len(want):
+                response = await asyncio.wait_for(call.read(), timeout=30)
+                assert 1 <= len(response.reports) <= 2 and not response.HasField("report")
+                raw += [r.cursor for r in response.reports]
+        finally:
+            call.cancel()
+    assert raw == want
 
 
 async def test_consumer_group_member_acknowledges(client: SmsGatewayClient) -> None:

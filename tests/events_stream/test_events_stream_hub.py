@@ -20,6 +20,7 @@ from smsgateway.events.ingest import Ingestor
 from smsgateway.events.model import (
     EventFilter,
     OutOfRangeError,
+    ReportFilter,
     Retention,
     Source,
     StoredEvent,
@@ -171,3 +172,78 @@ async def test_subscriber_overtaken_by_retention_fails_instead_of_skipping(
         with pytest.raises(OutOfRangeError) as err:
             await anext(events)
     assert err.value.oldest_cursor == stored[15].cursor
+
+
+async def test_caught_up_subscribers_take_the_notified_events_without_a_store_read(
+    store: CountingStore,
+) -> None:
+    hub = EventHub()
+    reader = EventReader(store)
+    ingestor = Ingestor(store, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules())
+    config = SubscriptionConfig(page_size=100, poll_interval=30)
+    count = 20
+    got: list[list[StoredEvent]] = [[] for _ in range(count)]
+
+    async def run(i: int) -> None:
+        stream = subscribe(reader, hub, Stream.REPORTS, Start(StartKind.LATEST), None, config)
+        async with aclosing(stream) as events:
+            async for event in events:
+                got[i].append(event)
+
+    tasks = [asyncio.create_task(run(i)) for i in range(count)]
+    while hub.subscriber_count(Stream.REPORTS) < count:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # every subscriber has done its first (empty) read
+    store.reads = 0
+    stored: list[StoredEvent] = []
+    for size in (1, 3, 1, 7):
+        stored += (
+            await ingestor.ingest_reports([report() for _ in range(size)], Source.PUSH)
+        ).stored
+        while not all(len(g) == len(stored) for g in got):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    reads = store.reads
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert reads == 0
+    # What they were given is what the store holds.
+    assert list(await store.read(Stream.REPORTS, stored[0].cursor - 1, 100)) == stored
+    assert all(g == stored for g in got)
+
+
+async def test_latest_gives_only_the_events_right_after_the_cursor_of_the_latest_commit(
+    store: CountingStore,
+) -> None:
+    hub = EventHub()
+    ingestor = Ingestor(store, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules())
+    first = (await ingestor.ingest_reports([report(), report()], Source.PUSH)).stored
+    sequence = hub.sequence(Stream.REPORTS)
+    before = first[0].cursor - 1
+    assert list(hub.latest(Stream.REPORTS, sequence, before)) == list(first)
+    assert hub.latest(Stream.REPORTS, sequence, before - 1) == ()  # one would be missing
+    assert hub.latest(Stream.REPORTS, sequence, first[0].cursor) == ()  # mid-commit
+    assert hub.latest(Stream.UPLINKS, hub.sequence(Stream.UPLINKS), before) == ()
+    second = (await ingestor.ingest_reports([report()], Source.PUSH)).stored
+    assert hub.latest(Stream.REPORTS, sequence, before) == ()  # no longer the latest
+    assert list(hub.latest(Stream.REPORTS, sequence + 1, first[-1].cursor)) == list(second)
+    hub.notify(Stream.REPORTS)  # a bare wake-up: nothing to take, read the store
+    assert hub.latest(Stream.REPORTS, sequence + 2, second[-1].cursor) == ()
+
+
+async def test_a_filtered_subscriber_reads_the_store(store: CountingStore) -> None:
+    hub = EventHub()
+    ingestor = Ingestor(store, store.dead_letters, on_stored=hub.notify, opt_out=OptOutRules())
+    config = SubscriptionConfig(page_size=100, poll_interval=30)
+    wanted = ReportFilter(phone_numbers=frozenset({"13651688564"}))
+    stream = subscribe(store, hub, Stream.REPORTS, Start(StartKind.LATEST), wanted, config)
+    async with aclosing(stream) as events:
+        waiting = asyncio.ensure_future(anext(events))
+        while hub.subscriber_count(Stream.REPORTS) < 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        reads = store.reads
+        await ingestor.ingest_reports([report(phone="13800138000")], Source.PUSH)
+        (match,) = (await ingestor.ingest_reports([report()], Source.PUSH)).stored
+        assert await asyncio.wait_for(waiting, 15) == match
+        assert store.reads > reads

@@ -40,12 +40,29 @@ import {
   type SendTemplateSmsRequest,
   type SendTemplateSmsResponse,
   type StreamDeliveryReportsRequest,
+  type StreamDeliveryReportsResponse,
   type StreamUplinksRequest,
+  type StreamUplinksResponse,
   type Uplink,
 } from "./gen/smsgateway/v1/smsgateway";
 
 /** Where `make run` serves. */
 export const DEFAULT_TARGET = "localhost:50051";
+
+/**
+ * The maxEventsPerResponse the stream helpers ask for when the request leaves it unset
+ * or 0: several events per response, which the helpers yield one at a time.
+ */
+export const DEFAULT_EVENTS_PER_RESPONSE = 100;
+
+/** A stream request of the helpers: the generated one, with maxEventsPerResponse optional. */
+export type StreamRequest<R extends { maxEventsPerResponse: number }> = Omit<R, "maxEventsPerResponse"> & {
+  maxEventsPerResponse?: number;
+};
+
+function withBatching<R extends { maxEventsPerResponse: number }>(request: StreamRequest<R>): R {
+  return { ...request, maxEventsPerResponse: request.maxEventsPerResponse || DEFAULT_EVENTS_PER_RESPONSE } as R;
+}
 
 // A send answers with every recipient; 100,000 exceed gRPC's 4 MiB default.
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -255,25 +272,32 @@ export class SmsGatewayClient {
   }
 
   /**
-   * Stream delivery reports; resumes right after the last report yielded when the
-   * connection drops (in a consumer group: from the group's position, so unacknowledged
-   * reports come again). Leave the loop (break) or pass an AbortSignal to end it.
+   * Stream delivery reports, one at a time; resumes right after the last report yielded
+   * when the connection drops (in a consumer group: from the group's position, so
+   * unacknowledged reports come again). Leave the loop (break) or pass an AbortSignal to
+   * end it. Asks for DEFAULT_EVENTS_PER_RESPONSE reports per response unless
+   * `maxEventsPerResponse` says otherwise (1: one per response).
    */
-  streamDeliveryReports(request: StreamDeliveryReportsRequest, signal?: AbortSignal): AsyncGenerator<DeliveryReport> {
+  streamDeliveryReports(
+    request: StreamRequest<StreamDeliveryReportsRequest>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<DeliveryReport> {
     return this.resume(
-      request,
+      withBatching(request),
       (r) => this.raw.streamDeliveryReports(r, this.metadata),
-      (response: { report?: DeliveryReport }) => response.report!,
+      (response: StreamDeliveryReportsResponse) =>
+        response.reports.length > 0 ? response.reports : response.report ? [response.report] : [],
       signal,
     );
   }
 
   /** Stream uplinks; as streamDeliveryReports. */
-  streamUplinks(request: StreamUplinksRequest, signal?: AbortSignal): AsyncGenerator<Uplink> {
+  streamUplinks(request: StreamRequest<StreamUplinksRequest>, signal?: AbortSignal): AsyncGenerator<Uplink> {
     return this.resume(
-      request,
+      withBatching(request),
       (r) => this.raw.streamUplinks(r, this.metadata),
-      (response: { uplink?: Uplink }) => response.uplink!,
+      (response: StreamUplinksResponse) =>
+        response.uplinks.length > 0 ? response.uplinks : response.uplink ? [response.uplink] : [],
       signal,
     );
   }
@@ -281,7 +305,7 @@ export class SmsGatewayClient {
   private async *resume<R extends StreamDeliveryReportsRequest | StreamUplinksRequest, M, E extends { cursor: bigint }>(
     request: R,
     open: (request: R) => ClientReadableStream<M>,
-    unwrap: (message: M) => E,
+    unwrap: (message: M) => E[],
     signal?: AbortSignal,
   ): AsyncGenerator<E> {
     const grouped = request.consumerGroup !== undefined;
@@ -293,10 +317,13 @@ export class SmsGatewayClient {
       signal?.addEventListener("abort", abort);
       try {
         for await (const message of call) {
-          const event = unwrap(message as M);
           failures = 0;
-          if (!grouped) current = { ...request, start: { afterCursor: event.cursor } };
-          yield event;
+          for (const event of unwrap(message as M)) {
+            // Per event: a drop (or a caller that stops) mid-response resumes right
+            // after the last event yielded.
+            if (!grouped) current = { ...request, start: { afterCursor: event.cursor } };
+            yield event;
+          }
         }
         return;
       } catch (error) {

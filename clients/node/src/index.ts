@@ -1,5 +1,6 @@
 /** The TypeScript/Node client of the smsgateway gRPC API. See README.md. */
 export {
+  DEFAULT_EVENTS_PER_RESPONSE,
   DEFAULT_RECONNECT,
   DEFAULT_TARGET,
   SmsGatewayClient,
@@ -10,6 +11,7 @@ export {
   type ClientOptions,
   type ReconnectPolicy,
   type SendResult,
+  type StreamRequest,
 } from "./client";
 export { DOMAIN, GatewayError, type FieldViolation, type QuotaViolation } from "./errors";
 export * from "./gen/smsgateway/v1/smsgateway";

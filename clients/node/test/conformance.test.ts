@@ -17,6 +17,7 @@ import {
   newRequestId,
   type DeliveryReport,
   type ReconnectPolicy,
+  type StreamDeliveryReportsResponse,
 } from "../src";
 import { Harness, eventually } from "./harness";
 
@@ -143,6 +144,53 @@ test("stream-resume: a dropped stream resumes with no gap and no duplicate", asy
   }
   const want = (await listReports(filter.phoneNumbers)).map((r) => r.cursor).filter((c) => c > from);
   assert.deepEqual(got, want);
+});
+
+test("stream-batched: a batched stream delivers every event once, in order", async () => {
+  const phones = numbers(8, 5);
+  const filter = { bizIds: [], phoneNumbers: phones, sign: "", statuses: [] };
+  await client.sendSms(send(phones), { timeoutMs: 30_000 });
+  const stored = await eventually(15_000, "5 reports stored", async () => {
+    const reports = await listReports(phones);
+    return reports.length === 5 ? reports : undefined;
+  });
+  const want = stored.map((r) => r.cursor);
+  const request = {
+    start: { position: StartPosition.START_POSITION_EARLIEST },
+    filter,
+    maxEventsPerResponse: 2,
+  };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 60_000);
+  const got: bigint[] = [];
+  const stream = client.streamDeliveryReports(request, abort.signal);
+  try {
+    while (got.length < want.length) {
+      const next = await stream.next();
+      assert.ok(!next.done, `the stream ended after ${got}`);
+      got.push(next.value.cursor);
+    }
+  } finally {
+    await stream.return(undefined);
+  }
+  assert.deepEqual(got, want);
+
+  const raw = client.raw.streamDeliveryReports(request);
+  abort.signal.addEventListener("abort", () => raw.cancel());
+  const batched: bigint[] = [];
+  try {
+    for await (const response of raw) {
+      const reports = (response as StreamDeliveryReportsResponse).reports;
+      assert.ok(reports.length >= 1 && reports.length <= 2, `${reports.length} reports in a response`);
+      assert.equal((response as StreamDeliveryReportsResponse).report, undefined);
+      batched.push(...reports.map((r) => r.cursor));
+      if (batched.length >= want.length) break;
+    }
+  } finally {
+    raw.cancel();
+    clearTimeout(timer);
+  }
+  assert.deepEqual(batched, want);
 });
 
 test("consumer-group: a member acknowledges", async () => {

@@ -7,7 +7,9 @@ before the first attempt and reuse it on every one, so the gateway runs a retrie
 at most once (it sends only the provider calls that did not go out), and every error of
 a send carries it (`GatewayError.request_id`).
 Streams reconnect after `UNAVAILABLE` and resume right after the last event they
-yielded (or, in a consumer group, from the group's position).
+yielded (or, in a consumer group, from the group's position). They ask the gateway for
+several events per response (`events_per_response`, default 100) and yield them one by
+one; a gateway that predates batching sends one per response, which they read as well.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ except ImportError:  # pragma: no cover - exercised by the client-only install t
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_EVENTS_PER_RESPONSE",
     "DEFAULT_TARGET",
     "KindLike",
     "RetryPolicy",
@@ -73,6 +76,8 @@ E = TypeVar("E")
 # Responses to sends echo every recipient; 100,000 recipients exceed gRPC's 4 MiB default.
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _MAX_ACK_CURSORS = 10_000
+#: Events per stream response the streams ask for unless told otherwise.
+DEFAULT_EVENTS_PER_RESPONSE: Final = 100
 
 
 class SmsGatewayClient:
@@ -307,22 +312,25 @@ class SmsGatewayClient:
         ack_deadline: float | timedelta | None = None,
         max_outstanding: int | None = None,
         reconnect: bool = True,
+        events_per_response: int = DEFAULT_EVENTS_PER_RESPONSE,
     ) -> AsyncGenerator[pb.DeliveryReport, None]:
-        """Delivery reports: stored ones from the start position, then live ones.
+        """Delivery reports, one at a time: stored ones from the start position, then
+        live ones.
 
         Give at most one of `start` (`"latest"`, the default, or `"earliest"`),
         `after_cursor`, `start_time` (timezone-aware). With `group`, acknowledge each
         report with `acknowledge("reports", group, [cursor])`. Close the iterator
         (`contextlib.aclosing`) to end the call promptly when you stop early.
+        `events_per_response` (1 to 1,000) is how many reports the gateway may pack
+        into one response (1: one each, as before batching); it changes no event.
         """
         request = pb.StreamDeliveryReportsRequest(
             start=_stream_start(start, after_cursor, start_time),
             filter=_report_filter(biz_ids, phone_numbers, sign, statuses),
             consumer_group=_group(group, ack_deadline, max_outstanding),
+            max_events_per_response=_events_per_response(events_per_response),
         )
-        return self._stream(
-            self._stub.StreamDeliveryReports, request, lambda r: r.report, reconnect
-        )
+        return self._stream(self._stub.StreamDeliveryReports, request, _reports_of, reconnect)
 
     def stream_uplinks(
         self,
@@ -336,15 +344,17 @@ class SmsGatewayClient:
         ack_deadline: float | timedelta | None = None,
         max_outstanding: int | None = None,
         reconnect: bool = True,
+        events_per_response: int = DEFAULT_EVENTS_PER_RESPONSE,
     ) -> AsyncGenerator[pb.Uplink, None]:
-        """Uplinks: stored ones from the start position, then live ones; as
-        `stream_delivery_reports`."""
+        """Uplinks, one at a time: stored ones from the start position, then live ones;
+        as `stream_delivery_reports`."""
         request = pb.StreamUplinksRequest(
             start=_stream_start(start, after_cursor, start_time),
             filter=pb.UplinkFilter(phone_numbers=list(phone_numbers), sign=sign),
             consumer_group=_group(group, ack_deadline, max_outstanding),
+            max_events_per_response=_events_per_response(events_per_response),
         )
-        return self._stream(self._stub.StreamUplinks, request, lambda r: r.uplink, reconnect)
+        return self._stream(self._stub.StreamUplinks, request, _uplinks_of, reconnect)
 
     async def acknowledge(self, stream: StreamName, group: str, cursors: Iterable[int]) -> int:
         """Acknowledge events of a consumer group; returns how many were pending.
@@ -448,7 +458,7 @@ class SmsGatewayClient:
         self,
         method: Callable[..., Any],
         request: Any,
-        unwrap: Callable[[Any], E],
+        unwrap: Callable[[Any], Sequence[E]],
         reconnect: bool,
     ) -> AsyncGenerator[E, None]:
         grouped = request.HasField("consumer_group")
@@ -458,10 +468,12 @@ class SmsGatewayClient:
             call = method(request, metadata=self._call_metadata())
             try:
                 async for response in call:
-                    event: Any = unwrap(response)
                     attempt = 1
-                    last_cursor = event.cursor
-                    yield event
+                    for event in unwrap(response):
+                        # Per event: a caller that stops (or a drop) mid-response
+                        # resumes right after the last event it was given.
+                        last_cursor = event.cursor  # type: ignore[attr-defined]
+                        yield event
                 return
             except grpc.aio.AioRpcError as exc:
                 error = GatewayError.from_rpc_error(exc)
@@ -487,6 +499,26 @@ class SmsGatewayClient:
             )
             await self._sleep(delay)
             attempt += 1
+
+
+def _events_per_response(value: int) -> int:
+    if not 1 <= value <= 1_000:
+        raise ValueError(f"events_per_response is {value}; must be 1 to 1000")
+    return value
+
+
+def _reports_of(response: pb.StreamDeliveryReportsResponse) -> Sequence[pb.DeliveryReport]:
+    """The reports of a response: batched ones, or the one of an unbatched response."""
+    if response.reports:
+        return response.reports
+    return [response.report] if response.HasField("report") else []
+
+
+def _uplinks_of(response: pb.StreamUplinksResponse) -> Sequence[pb.Uplink]:
+    """The uplinks of a response: batched ones, or the one of an unbatched response."""
+    if response.uplinks:
+        return response.uplinks
+    return [response.uplink] if response.HasField("uplink") else []
 
 
 def _rpc_name(request: Any) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -128,39 +127,3 @@ def suppression_to_proto(suppression: Suppression) -> pb.Suppression:
         reason=suppression.reason,
         create_time=timestamp(suppression.created_at),
     )
-
-
-class ResponseCache:
-    """Stream responses by cursor, built once and shared by every subscriber.
-
-    With fan-out, each event is sent to many subscribers within moments; the
-    proto conversion is the gateway's biggest per-delivery cost after gRPC
-    itself. A stored event never changes in what the API shows, so the cursor
-    is the key. Bounded; the oldest entries go first.
-    """
-
-    def __init__(self, max_entries: int = 8_192) -> None:
-        self._max = max_entries
-        self._reports: dict[int, pb.StreamDeliveryReportsResponse] = {}
-        self._uplinks: dict[int, pb.StreamUplinksResponse] = {}
-
-    def report(self, stored: StoredReport) -> pb.StreamDeliveryReportsResponse:
-        """The stream response for a report (do not mutate it)."""
-        response = self._reports.get(stored.cursor)
-        if response is None:
-            response = pb.StreamDeliveryReportsResponse(report=report_to_proto(stored))
-            self._put(self._reports, stored.cursor, response)
-        return response
-
-    def uplink(self, stored: StoredUplink) -> pb.StreamUplinksResponse:
-        """The stream response for an uplink (do not mutate it)."""
-        response = self._uplinks.get(stored.cursor)
-        if response is None:
-            response = pb.StreamUplinksResponse(uplink=uplink_to_proto(stored))
-            self._put(self._uplinks, stored.cursor, response)
-        return response
-
-    def _put(self, cache: dict[int, Any], cursor: int, response: Any) -> None:
-        if len(cache) >= self._max:
-            del cache[next(iter(cache))]  # insertion order: roughly the oldest cursor
-        cache[cursor] = response

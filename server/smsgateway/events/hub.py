@@ -1,9 +1,13 @@
 """In-process wake-ups for event subscribers.
 
-The store is the source of truth: the hub carries no events, only the news that
-a stream (or a consumer group) has something new, so that waiting subscribers
-read the store again now instead of at their next safety-net poll. A slow
-subscriber therefore costs the hub nothing: it just lags on its own cursor.
+The store is the source of truth: the hub carries the news that a stream (or a
+consumer group) has something new, so that waiting subscribers read the store
+again now instead of at their next safety-net poll. A slow subscriber therefore
+costs the hub nothing: it just lags on its own cursor. The one shortcut: the hub
+keeps the events of the latest notification (`latest`), which a subscriber
+caught up exactly before them may take instead of reading them back from the
+store (the same committed events; it saves a store read and a wake-up per
+subscriber on every commit). Anyone else reads the store.
 
 Everything here runs on the event loop and never awaits on the notifying side:
 `notify` is the Ingestor's `on_stored` callback and must stay cheap (one flag set
@@ -27,9 +31,28 @@ class HubClosedError(Exception):
 
 class Watch:
     """One subscriber's registration with the hub: a wake-up flag and, for a
-    consumer-group member, the cursors acknowledged since it last looked."""
+    consumer-group member, the cursors acknowledged since it last looked.
 
-    __slots__ = ("_acked", "_event", "_holding", "_hub", "group", "stream")
+    Waiting is cheap because it runs for every subscriber after every commit: no
+    `asyncio.Event` or `asyncio.timeout` per wait, only one future; the timeout
+    of `wait` is served by one timer per watch that outlives the waits (re-armed
+    when it fires early, moved only when a wait needs it sooner).
+    """
+
+    __slots__ = (
+        "_acked",
+        "_deadline",
+        "_holding",
+        "_hub",
+        "_loop",
+        "_notified",
+        "_timer",
+        "_timer_when",
+        "_waiter",
+        "_woken",
+        "group",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -42,7 +65,13 @@ class Watch:
         self.stream = stream
         self.group = group
         self._holding = holding
-        self._event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._woken = False
+        self._notified = False
+        self._waiter: asyncio.Future[bool] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
+        self._deadline = 0.0
         self._acked: set[int] = set()
 
     def clear(self) -> None:
@@ -52,26 +81,58 @@ class Watch:
         Raises `HubClosedError` once the hub is closed."""
         if self._hub.closed:
             raise HubClosedError("the event hub is closed")
-        self._event.clear()
+        self._woken = False
 
     async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 (a bounded sleep)
         """Wait for a wake-up or `timeout` seconds; True when woken."""
-        if self._event.is_set():
+        if self._woken:
             return True
+        loop = self._loop
+        self._deadline = deadline = loop.time() + timeout
+        if self._timer is None or self._timer_when > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer)
+            self._timer_when = deadline
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiter = waiter
         try:
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-        except TimeoutError:
-            return False
-        return True
+            return await waiter
+        finally:
+            self._waiter = None
 
     def take_acked(self) -> set[int]:
         """The cursors acknowledged in this member's group since the last call."""
         acked, self._acked = self._acked, set()
         return acked
 
+    def take_notified(self) -> bool:
+        """True when a notification other than an acknowledgement (new events,
+        leases expired or released, the hub closing) came since the last call."""
+        notified, self._notified = self._notified, False
+        return notified
+
     def _wake(self) -> None:
-        self._event.set()
+        self._notified = True
+        self._woken_only()
+
+    def _woken_only(self) -> None:
+        self._woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # nobody waits: the next wait arms a timer again
+        if self._loop.time() < self._deadline:
+            # Armed for an earlier wait that was woken: on to this wait's deadline.
+            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            self._timer_when = self._deadline
+            return
+        waiter.set_result(False)
 
     def _add_acked(self, cursors: Iterable[int]) -> None:
         # Only what this member holds: a member stalled on a slow client must
@@ -80,10 +141,13 @@ class Watch:
         mine = [c for c in cursors if holding is None or c in holding]
         if mine:
             self._acked.update(mine)
-            self._event.set()
+            self._woken_only()
 
     def close(self) -> None:
         """Unregister; idempotent."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._hub._unregister(self)
 
     def __enter__(self) -> Watch:
@@ -109,6 +173,7 @@ class EventHub:
         self._watches: dict[Stream, set[Watch]] = {stream: set() for stream in Stream}
         self._groups: dict[tuple[Stream, str], set[Watch]] = {}
         self._sequence: dict[Stream, int] = {stream: 0 for stream in Stream}
+        self._latest: dict[Stream, tuple[StoredEvent, ...]] = {stream: () for stream in Stream}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self.closed = False
@@ -146,16 +211,33 @@ class EventHub:
     def notify(self, stream: Stream, stored_events: Sequence[StoredEvent] = ()) -> None:
         """New events were committed to `stream`: wake every subscriber of it.
 
-        The events themselves are not kept (subscribers read the store); the
-        argument matches the Ingestor's `on_stored(stream, events)` callback.
+        `stored_events` (the Ingestor's `on_stored(stream, events)`: committed
+        events, in cursor order) are kept until the next notification of the
+        stream, for `latest`; an empty sequence (the default) says only "read".
         """
         if self._off_loop():
             assert self._loop is not None
             self._loop.call_soon_threadsafe(self.notify, stream, ())
             return
         self._sequence[stream] += 1
+        self._latest[stream] = tuple(stored_events)
         for watch in self._watches[stream]:
             watch._wake()
+
+    def latest(self, stream: Stream, sequence: int, after: int) -> Sequence[StoredEvent]:
+        """The events of notification `sequence` when it is still the latest of
+        `stream` and they are exactly the ones right after cursor `after` (the
+        first is `after + 1`, no cursor missing); otherwise empty: read the store.
+        """
+        events = self._latest[stream]
+        if (
+            not events
+            or sequence != self._sequence[stream]
+            or events[0].cursor != after + 1
+            or events[-1].cursor != after + len(events)
+        ):
+            return ()
+        return events
 
     def notify_group(self, stream: Stream, group: str, acked: Sequence[int] = ()) -> None:
         """Something changed in a consumer group. With `acked` (cursors were

@@ -2192,8 +2192,17 @@ type StreamDeliveryReportsRequest struct {
 	Filter *DeliveryReportFilter `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Optional. Join a consumer group instead of receiving every report.
 	ConsumerGroup *ConsumerGroupOptions `protobuf:"bytes,3,opt,name=consumer_group,json=consumerGroup,proto3" json:"consumer_group,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Optional. The most reports one response may carry: 1 to 1,000; default
+	// (0) 1. With 1, every response carries exactly one report, in `report` (as
+	// before this field existed). With more, every response carries its reports
+	// in `reports` instead (`report` stays unset): each response holds the
+	// reports the server has ready when it sends, at least one and at most this
+	// many, in cursor order. Resume after the cursor of the last report you
+	// processed, as with one report per response. A value outside 0 to 1,000
+	// gets `INVALID_ARGUMENT` (field `max_events_per_response`).
+	MaxEventsPerResponse int32 `protobuf:"varint,4,opt,name=max_events_per_response,json=maxEventsPerResponse,proto3" json:"max_events_per_response,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *StreamDeliveryReportsRequest) Reset() {
@@ -2247,11 +2256,24 @@ func (x *StreamDeliveryReportsRequest) GetConsumerGroup() *ConsumerGroupOptions 
 	return nil
 }
 
-// One delivery report on a stream.
+func (x *StreamDeliveryReportsRequest) GetMaxEventsPerResponse() int32 {
+	if x != nil {
+		return x.MaxEventsPerResponse
+	}
+	return 0
+}
+
+// Delivery reports on a stream: one in `report`, or, when the request set
+// `max_events_per_response` above 1, one or more in `reports`.
 type StreamDeliveryReportsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The report. In a consumer group, acknowledge it by its cursor.
-	Report        *DeliveryReport `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// The report, when the request asked for one per response. In a consumer
+	// group, acknowledge it by its cursor.
+	Report *DeliveryReport `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// The reports, in cursor order, when the request set
+	// `max_events_per_response` above 1: 1 to that many. In a consumer group,
+	// every one is leased to this member: acknowledge each by its cursor.
+	Reports       []*DeliveryReport `protobuf:"bytes,2,rep,name=reports,proto3" json:"reports,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2293,6 +2315,13 @@ func (x *StreamDeliveryReportsResponse) GetReport() *DeliveryReport {
 	return nil
 }
 
+func (x *StreamDeliveryReportsResponse) GetReports() []*DeliveryReport {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
 // Subscribes to uplinks.
 type StreamUplinksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2302,8 +2331,14 @@ type StreamUplinksRequest struct {
 	Filter *UplinkFilter `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Optional. Join a consumer group instead of receiving every uplink.
 	ConsumerGroup *ConsumerGroupOptions `protobuf:"bytes,3,opt,name=consumer_group,json=consumerGroup,proto3" json:"consumer_group,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Optional. The most uplinks one response may carry: 1 to 1,000; default
+	// (0) 1. As `StreamDeliveryReportsRequest.max_events_per_response`: with
+	// more than 1, every response carries 1 to this many uplinks in `uplinks`,
+	// in cursor order, and `uplink` stays unset. A value outside 0 to 1,000
+	// gets `INVALID_ARGUMENT` (field `max_events_per_response`).
+	MaxEventsPerResponse int32 `protobuf:"varint,4,opt,name=max_events_per_response,json=maxEventsPerResponse,proto3" json:"max_events_per_response,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *StreamUplinksRequest) Reset() {
@@ -2357,11 +2392,24 @@ func (x *StreamUplinksRequest) GetConsumerGroup() *ConsumerGroupOptions {
 	return nil
 }
 
-// One uplink on a stream.
+func (x *StreamUplinksRequest) GetMaxEventsPerResponse() int32 {
+	if x != nil {
+		return x.MaxEventsPerResponse
+	}
+	return 0
+}
+
+// Uplinks on a stream: one in `uplink`, or, when the request set
+// `max_events_per_response` above 1, one or more in `uplinks`.
 type StreamUplinksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The uplink. In a consumer group, acknowledge it by its cursor.
-	Uplink        *Uplink `protobuf:"bytes,1,opt,name=uplink,proto3" json:"uplink,omitempty"`
+	// The uplink, when the request asked for one per response. In a consumer
+	// group, acknowledge it by its cursor.
+	Uplink *Uplink `protobuf:"bytes,1,opt,name=uplink,proto3" json:"uplink,omitempty"`
+	// The uplinks, in cursor order, when the request set
+	// `max_events_per_response` above 1: 1 to that many. In a consumer group,
+	// every one is leased to this member: acknowledge each by its cursor.
+	Uplinks       []*Uplink `protobuf:"bytes,2,rep,name=uplinks,proto3" json:"uplinks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2399,6 +2447,13 @@ func (*StreamUplinksResponse) Descriptor() ([]byte, []int) {
 func (x *StreamUplinksResponse) GetUplink() *Uplink {
 	if x != nil {
 		return x.Uplink
+	}
+	return nil
+}
+
+func (x *StreamUplinksResponse) GetUplinks() []*Uplink {
+	if x != nil {
+		return x.Uplinks
 	}
 	return nil
 }
@@ -3632,19 +3687,23 @@ const file_smsgateway_v1_smsgateway_proto_rawDesc = "" +
 	"\x14ConsumerGroupOptions\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12<\n" +
 	"\fack_deadline\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vackDeadline\x12'\n" +
-	"\x0fmax_outstanding\x18\x03 \x01(\x05R\x0emaxOutstanding\"\xd9\x01\n" +
+	"\x0fmax_outstanding\x18\x03 \x01(\x05R\x0emaxOutstanding\"\x90\x02\n" +
 	"\x1cStreamDeliveryReportsRequest\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.smsgateway.v1.StreamStartR\x05start\x12;\n" +
 	"\x06filter\x18\x02 \x01(\v2#.smsgateway.v1.DeliveryReportFilterR\x06filter\x12J\n" +
-	"\x0econsumer_group\x18\x03 \x01(\v2#.smsgateway.v1.ConsumerGroupOptionsR\rconsumerGroup\"V\n" +
+	"\x0econsumer_group\x18\x03 \x01(\v2#.smsgateway.v1.ConsumerGroupOptionsR\rconsumerGroup\x125\n" +
+	"\x17max_events_per_response\x18\x04 \x01(\x05R\x14maxEventsPerResponse\"\x8f\x01\n" +
 	"\x1dStreamDeliveryReportsResponse\x125\n" +
-	"\x06report\x18\x01 \x01(\v2\x1d.smsgateway.v1.DeliveryReportR\x06report\"\xc9\x01\n" +
+	"\x06report\x18\x01 \x01(\v2\x1d.smsgateway.v1.DeliveryReportR\x06report\x127\n" +
+	"\areports\x18\x02 \x03(\v2\x1d.smsgateway.v1.DeliveryReportR\areports\"\x80\x02\n" +
 	"\x14StreamUplinksRequest\x120\n" +
 	"\x05start\x18\x01 \x01(\v2\x1a.smsgateway.v1.StreamStartR\x05start\x123\n" +
 	"\x06filter\x18\x02 \x01(\v2\x1b.smsgateway.v1.UplinkFilterR\x06filter\x12J\n" +
-	"\x0econsumer_group\x18\x03 \x01(\v2#.smsgateway.v1.ConsumerGroupOptionsR\rconsumerGroup\"F\n" +
+	"\x0econsumer_group\x18\x03 \x01(\v2#.smsgateway.v1.ConsumerGroupOptionsR\rconsumerGroup\x125\n" +
+	"\x17max_events_per_response\x18\x04 \x01(\x05R\x14maxEventsPerResponse\"w\n" +
 	"\x15StreamUplinksResponse\x12-\n" +
-	"\x06uplink\x18\x01 \x01(\v2\x15.smsgateway.v1.UplinkR\x06uplink\"\x8f\x01\n" +
+	"\x06uplink\x18\x01 \x01(\v2\x15.smsgateway.v1.UplinkR\x06uplink\x12/\n" +
+	"\auplinks\x18\x02 \x03(\v2\x15.smsgateway.v1.UplinkR\auplinks\"\x8f\x01\n" +
 	"\x18AcknowledgeEventsRequest\x122\n" +
 	"\x06stream\x18\x01 \x01(\x0e2\x1a.smsgateway.v1.EventStreamR\x06stream\x12%\n" +
 	"\x0econsumer_group\x18\x02 \x01(\tR\rconsumerGroup\x12\x18\n" +
@@ -3864,55 +3923,57 @@ var file_smsgateway_v1_smsgateway_proto_depIdxs = []int32{
 	21, // 27: smsgateway.v1.StreamDeliveryReportsRequest.filter:type_name -> smsgateway.v1.DeliveryReportFilter
 	24, // 28: smsgateway.v1.StreamDeliveryReportsRequest.consumer_group:type_name -> smsgateway.v1.ConsumerGroupOptions
 	19, // 29: smsgateway.v1.StreamDeliveryReportsResponse.report:type_name -> smsgateway.v1.DeliveryReport
-	23, // 30: smsgateway.v1.StreamUplinksRequest.start:type_name -> smsgateway.v1.StreamStart
-	22, // 31: smsgateway.v1.StreamUplinksRequest.filter:type_name -> smsgateway.v1.UplinkFilter
-	24, // 32: smsgateway.v1.StreamUplinksRequest.consumer_group:type_name -> smsgateway.v1.ConsumerGroupOptions
-	20, // 33: smsgateway.v1.StreamUplinksResponse.uplink:type_name -> smsgateway.v1.Uplink
-	5,  // 34: smsgateway.v1.AcknowledgeEventsRequest.stream:type_name -> smsgateway.v1.EventStream
-	5,  // 35: smsgateway.v1.DeleteConsumerGroupRequest.stream:type_name -> smsgateway.v1.EventStream
-	35, // 36: smsgateway.v1.GetSendStatusResponse.recipients:type_name -> smsgateway.v1.RecipientStatus
-	3,  // 37: smsgateway.v1.RecipientStatus.status:type_name -> smsgateway.v1.DeliveryStatus
-	19, // 38: smsgateway.v1.RecipientStatus.report:type_name -> smsgateway.v1.DeliveryReport
-	21, // 39: smsgateway.v1.ListDeliveryReportsRequest.filter:type_name -> smsgateway.v1.DeliveryReportFilter
-	19, // 40: smsgateway.v1.ListDeliveryReportsResponse.reports:type_name -> smsgateway.v1.DeliveryReport
-	22, // 41: smsgateway.v1.ListUplinksRequest.filter:type_name -> smsgateway.v1.UplinkFilter
-	20, // 42: smsgateway.v1.ListUplinksResponse.uplinks:type_name -> smsgateway.v1.Uplink
-	48, // 43: smsgateway.v1.Suppression.create_time:type_name -> google.protobuf.Timestamp
-	40, // 44: smsgateway.v1.ListSuppressionsResponse.suppressions:type_name -> smsgateway.v1.Suppression
-	40, // 45: smsgateway.v1.AddSuppressionResponse.suppression:type_name -> smsgateway.v1.Suppression
-	6,  // 46: smsgateway.v1.SmsGateway.SendSms:input_type -> smsgateway.v1.SendSmsRequest
-	15, // 47: smsgateway.v1.SmsGateway.SendTemplateSms:input_type -> smsgateway.v1.SendTemplateSmsRequest
-	17, // 48: smsgateway.v1.SmsGateway.GetBalance:input_type -> smsgateway.v1.GetBalanceRequest
-	12, // 49: smsgateway.v1.SmsGateway.GetSend:input_type -> smsgateway.v1.GetSendRequest
-	25, // 50: smsgateway.v1.SmsGateway.StreamDeliveryReports:input_type -> smsgateway.v1.StreamDeliveryReportsRequest
-	27, // 51: smsgateway.v1.SmsGateway.StreamUplinks:input_type -> smsgateway.v1.StreamUplinksRequest
-	29, // 52: smsgateway.v1.SmsGateway.AcknowledgeEvents:input_type -> smsgateway.v1.AcknowledgeEventsRequest
-	31, // 53: smsgateway.v1.SmsGateway.DeleteConsumerGroup:input_type -> smsgateway.v1.DeleteConsumerGroupRequest
-	33, // 54: smsgateway.v1.SmsGateway.GetSendStatus:input_type -> smsgateway.v1.GetSendStatusRequest
-	36, // 55: smsgateway.v1.SmsGateway.ListDeliveryReports:input_type -> smsgateway.v1.ListDeliveryReportsRequest
-	38, // 56: smsgateway.v1.SmsGateway.ListUplinks:input_type -> smsgateway.v1.ListUplinksRequest
-	41, // 57: smsgateway.v1.SmsGateway.ListSuppressions:input_type -> smsgateway.v1.ListSuppressionsRequest
-	43, // 58: smsgateway.v1.SmsGateway.AddSuppression:input_type -> smsgateway.v1.AddSuppressionRequest
-	45, // 59: smsgateway.v1.SmsGateway.RemoveSuppression:input_type -> smsgateway.v1.RemoveSuppressionRequest
-	7,  // 60: smsgateway.v1.SmsGateway.SendSms:output_type -> smsgateway.v1.SendSmsResponse
-	16, // 61: smsgateway.v1.SmsGateway.SendTemplateSms:output_type -> smsgateway.v1.SendTemplateSmsResponse
-	18, // 62: smsgateway.v1.SmsGateway.GetBalance:output_type -> smsgateway.v1.GetBalanceResponse
-	13, // 63: smsgateway.v1.SmsGateway.GetSend:output_type -> smsgateway.v1.GetSendResponse
-	26, // 64: smsgateway.v1.SmsGateway.StreamDeliveryReports:output_type -> smsgateway.v1.StreamDeliveryReportsResponse
-	28, // 65: smsgateway.v1.SmsGateway.StreamUplinks:output_type -> smsgateway.v1.StreamUplinksResponse
-	30, // 66: smsgateway.v1.SmsGateway.AcknowledgeEvents:output_type -> smsgateway.v1.AcknowledgeEventsResponse
-	32, // 67: smsgateway.v1.SmsGateway.DeleteConsumerGroup:output_type -> smsgateway.v1.DeleteConsumerGroupResponse
-	34, // 68: smsgateway.v1.SmsGateway.GetSendStatus:output_type -> smsgateway.v1.GetSendStatusResponse
-	37, // 69: smsgateway.v1.SmsGateway.ListDeliveryReports:output_type -> smsgateway.v1.ListDeliveryReportsResponse
-	39, // 70: smsgateway.v1.SmsGateway.ListUplinks:output_type -> smsgateway.v1.ListUplinksResponse
-	42, // 71: smsgateway.v1.SmsGateway.ListSuppressions:output_type -> smsgateway.v1.ListSuppressionsResponse
-	44, // 72: smsgateway.v1.SmsGateway.AddSuppression:output_type -> smsgateway.v1.AddSuppressionResponse
-	46, // 73: smsgateway.v1.SmsGateway.RemoveSuppression:output_type -> smsgateway.v1.RemoveSuppressionResponse
-	60, // [60:74] is the sub-list for method output_type
-	46, // [46:60] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	19, // 30: smsgateway.v1.StreamDeliveryReportsResponse.reports:type_name -> smsgateway.v1.DeliveryReport
+	23, // 31: smsgateway.v1.StreamUplinksRequest.start:type_name -> smsgateway.v1.StreamStart
+	22, // 32: smsgateway.v1.StreamUplinksRequest.filter:type_name -> smsgateway.v1.UplinkFilter
+	24, // 33: smsgateway.v1.StreamUplinksRequest.consumer_group:type_name -> smsgateway.v1.ConsumerGroupOptions
+	20, // 34: smsgateway.v1.StreamUplinksResponse.uplink:type_name -> smsgateway.v1.Uplink
+	20, // 35: smsgateway.v1.StreamUplinksResponse.uplinks:type_name -> smsgateway.v1.Uplink
+	5,  // 36: smsgateway.v1.AcknowledgeEventsRequest.stream:type_name -> smsgateway.v1.EventStream
+	5,  // 37: smsgateway.v1.DeleteConsumerGroupRequest.stream:type_name -> smsgateway.v1.EventStream
+	35, // 38: smsgateway.v1.GetSendStatusResponse.recipients:type_name -> smsgateway.v1.RecipientStatus
+	3,  // 39: smsgateway.v1.RecipientStatus.status:type_name -> smsgateway.v1.DeliveryStatus
+	19, // 40: smsgateway.v1.RecipientStatus.report:type_name -> smsgateway.v1.DeliveryReport
+	21, // 41: smsgateway.v1.ListDeliveryReportsRequest.filter:type_name -> smsgateway.v1.DeliveryReportFilter
+	19, // 42: smsgateway.v1.ListDeliveryReportsResponse.reports:type_name -> smsgateway.v1.DeliveryReport
+	22, // 43: smsgateway.v1.ListUplinksRequest.filter:type_name -> smsgateway.v1.UplinkFilter
+	20, // 44: smsgateway.v1.ListUplinksResponse.uplinks:type_name -> smsgateway.v1.Uplink
+	48, // 45: smsgateway.v1.Suppression.create_time:type_name -> google.protobuf.Timestamp
+	40, // 46: smsgateway.v1.ListSuppressionsResponse.suppressions:type_name -> smsgateway.v1.Suppression
+	40, // 47: smsgateway.v1.AddSuppressionResponse.suppression:type_name -> smsgateway.v1.Suppression
+	6,  // 48: smsgateway.v1.SmsGateway.SendSms:input_type -> smsgateway.v1.SendSmsRequest
+	15, // 49: smsgateway.v1.SmsGateway.SendTemplateSms:input_type -> smsgateway.v1.SendTemplateSmsRequest
+	17, // 50: smsgateway.v1.SmsGateway.GetBalance:input_type -> smsgateway.v1.GetBalanceRequest
+	12, // 51: smsgateway.v1.SmsGateway.GetSend:input_type -> smsgateway.v1.GetSendRequest
+	25, // 52: smsgateway.v1.SmsGateway.StreamDeliveryReports:input_type -> smsgateway.v1.StreamDeliveryReportsRequest
+	27, // 53: smsgateway.v1.SmsGateway.StreamUplinks:input_type -> smsgateway.v1.StreamUplinksRequest
+	29, // 54: smsgateway.v1.SmsGateway.AcknowledgeEvents:input_type -> smsgateway.v1.AcknowledgeEventsRequest
+	31, // 55: smsgateway.v1.SmsGateway.DeleteConsumerGroup:input_type -> smsgateway.v1.DeleteConsumerGroupRequest
+	33, // 56: smsgateway.v1.SmsGateway.GetSendStatus:input_type -> smsgateway.v1.GetSendStatusRequest
+	36, // 57: smsgateway.v1.SmsGateway.ListDeliveryReports:input_type -> smsgateway.v1.ListDeliveryReportsRequest
+	38, // 58: smsgateway.v1.SmsGateway.ListUplinks:input_type -> smsgateway.v1.ListUplinksRequest
+	41, // 59: smsgateway.v1.SmsGateway.ListSuppressions:input_type -> smsgateway.v1.ListSuppressionsRequest
+	43, // 60: smsgateway.v1.SmsGateway.AddSuppression:input_type -> smsgateway.v1.AddSuppressionRequest
+	45, // 61: smsgateway.v1.SmsGateway.RemoveSuppression:input_type -> smsgateway.v1.RemoveSuppressionRequest
+	7,  // 62: smsgateway.v1.SmsGateway.SendSms:output_type -> smsgateway.v1.SendSmsResponse
+	16, // 63: smsgateway.v1.SmsGateway.SendTemplateSms:output_type -> smsgateway.v1.SendTemplateSmsResponse
+	18, // 64: smsgateway.v1.SmsGateway.GetBalance:output_type -> smsgateway.v1.GetBalanceResponse
+	13, // 65: smsgateway.v1.SmsGateway.GetSend:output_type -> smsgateway.v1.GetSendResponse
+	26, // 66: smsgateway.v1.SmsGateway.StreamDeliveryReports:output_type -> smsgateway.v1.StreamDeliveryReportsResponse
+	28, // 67: smsgateway.v1.SmsGateway.StreamUplinks:output_type -> smsgateway.v1.StreamUplinksResponse
+	30, // 68: smsgateway.v1.SmsGateway.AcknowledgeEvents:output_type -> smsgateway.v1.AcknowledgeEventsResponse
+	32, // 69: smsgateway.v1.SmsGateway.DeleteConsumerGroup:output_type -> smsgateway.v1.DeleteConsumerGroupResponse
+	34, // 70: smsgateway.v1.SmsGateway.GetSendStatus:output_type -> smsgateway.v1.GetSendStatusResponse
+	37, // 71: smsgateway.v1.SmsGateway.ListDeliveryReports:output_type -> smsgateway.v1.ListDeliveryReportsResponse
+	39, // 72: smsgateway.v1.SmsGateway.ListUplinks:output_type -> smsgateway.v1.ListUplinksResponse
+	42, // 73: smsgateway.v1.SmsGateway.ListSuppressions:output_type -> smsgateway.v1.ListSuppressionsResponse
+	44, // 74: smsgateway.v1.SmsGateway.AddSuppression:output_type -> smsgateway.v1.AddSuppressionResponse
+	46, // 75: smsgateway.v1.SmsGateway.RemoveSuppression:output_type -> smsgateway.v1.RemoveSuppressionResponse
+	62, // [62:76] is the sub-list for method output_type
+	48, // [48:62] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_smsgateway_v1_smsgateway_proto_init() }

@@ -110,6 +110,10 @@ type SmsGatewayClient interface {
 	// streaming gets `OUT_OF_RANGE` too. When the server shuts down, streams end
 	// with `UNAVAILABLE` (reason `SHUTTING_DOWN`, with `RetryInfo`): reconnect
 	// after the last cursor received.
+	//
+	// With `max_events_per_response` above 1, a response carries every report
+	// the server has ready (up to that many) in `reports`: fewer messages and
+	// less CPU per report on both sides when reports come in bursts.
 	StreamDeliveryReports(ctx context.Context, in *StreamDeliveryReportsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamDeliveryReportsResponse], error)
 	// Streams uplinks (inbound messages). Same semantics as
 	// `StreamDeliveryReports`.
@@ -388,6 +392,10 @@ type SmsGatewayServer interface {
 	// streaming gets `OUT_OF_RANGE` too. When the server shuts down, streams end
 	// with `UNAVAILABLE` (reason `SHUTTING_DOWN`, with `RetryInfo`): reconnect
 	// after the last cursor received.
+	//
+	// With `max_events_per_response` above 1, a response carries every report
+	// the server has ready (up to that many) in `reports`: fewer messages and
+	// less CPU per report on both sides when reports come in bursts.
 	StreamDeliveryReports(*StreamDeliveryReportsRequest, grpc.ServerStreamingServer[StreamDeliveryReportsResponse]) error
 	// Streams uplinks (inbound messages). Same semantics as
 	// `StreamDeliveryReports`.

@@ -384,36 +384,44 @@ class ConsumerGroupOptions(_message.Message):
     def __init__(self, name: _Optional[str] = ..., ack_deadline: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_outstanding: _Optional[int] = ...) -> None: ...
 
 class StreamDeliveryReportsRequest(_message.Message):
-    __slots__ = ("start", "filter", "consumer_group")
+    __slots__ = ("start", "filter", "consumer_group", "max_events_per_response")
     START_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_GROUP_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENTS_PER_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     start: StreamStart
     filter: DeliveryReportFilter
     consumer_group: ConsumerGroupOptions
-    def __init__(self, start: _Optional[_Union[StreamStart, _Mapping]] = ..., filter: _Optional[_Union[DeliveryReportFilter, _Mapping]] = ..., consumer_group: _Optional[_Union[ConsumerGroupOptions, _Mapping]] = ...) -> None: ...
+    max_events_per_response: int
+    def __init__(self, start: _Optional[_Union[StreamStart, _Mapping]] = ..., filter: _Optional[_Union[DeliveryReportFilter, _Mapping]] = ..., consumer_group: _Optional[_Union[ConsumerGroupOptions, _Mapping]] = ..., max_events_per_response: _Optional[int] = ...) -> None: ...
 
 class StreamDeliveryReportsResponse(_message.Message):
-    __slots__ = ("report",)
+    __slots__ = ("report", "reports")
     REPORT_FIELD_NUMBER: _ClassVar[int]
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
     report: DeliveryReport
-    def __init__(self, report: _Optional[_Union[DeliveryReport, _Mapping]] = ...) -> None: ...
+    reports: _containers.RepeatedCompositeFieldContainer[DeliveryReport]
+    def __init__(self, report: _Optional[_Union[DeliveryReport, _Mapping]] = ..., reports: _Optional[_Iterable[_Union[DeliveryReport, _Mapping]]] = ...) -> None: ...
 
 class StreamUplinksRequest(_message.Message):
-    __slots__ = ("start", "filter", "consumer_group")
+    __slots__ = ("start", "filter", "consumer_group", "max_events_per_response")
     START_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_GROUP_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENTS_PER_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     start: StreamStart
     filter: UplinkFilter
     consumer_group: ConsumerGroupOptions
-    def __init__(self, start: _Optional[_Union[StreamStart, _Mapping]] = ..., filter: _Optional[_Union[UplinkFilter, _Mapping]] = ..., consumer_group: _Optional[_Union[ConsumerGroupOptions, _Mapping]] = ...) -> None: ...
+    max_events_per_response: int
+    def __init__(self, start: _Optional[_Union[StreamStart, _Mapping]] = ..., filter: _Optional[_Union[UplinkFilter, _Mapping]] = ..., consumer_group: _Optional[_Union[ConsumerGroupOptions, _Mapping]] = ..., max_events_per_response: _Optional[int] = ...) -> None: ...
 
 class StreamUplinksResponse(_message.Message):
-    __slots__ = ("uplink",)
+    __slots__ = ("uplink", "uplinks")
     UPLINK_FIELD_NUMBER: _ClassVar[int]
+    UPLINKS_FIELD_NUMBER: _ClassVar[int]
     uplink: Uplink
-    def __init__(self, uplink: _Optional[_Union[Uplink, _Mapping]] = ...) -> None: ...
+    uplinks: _containers.RepeatedCompositeFieldContainer[Uplink]
+    def __init__(self, uplink: _Optional[_Union[Uplink, _Mapping]] = ..., uplinks: _Optional[_Iterable[_Union[Uplink, _Mapping]]] = ...) -> None: ...
 
 class AcknowledgeEventsRequest(_message.Message):
     __slots__ = ("stream", "consumer_group", "cursors")

@@ -215,6 +215,10 @@ class SmsGatewayServicer:
         streaming gets `OUT_OF_RANGE` too. When the server shuts down, streams end
         with `UNAVAILABLE` (reason `SHUTTING_DOWN`, with `RetryInfo`): reconnect
         after the last cursor received.
+
+        With `max_events_per_response` above 1, a response carries every report
+        the server has ready (up to that many) in `reports`: fewer messages and
+        less CPU per report on both sides when reports come in bursts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

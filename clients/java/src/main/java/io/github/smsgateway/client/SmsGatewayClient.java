@@ -281,16 +281,32 @@ public final class SmsGatewayClient implements AutoCloseable {
   }
 
   /**
-   * Streams delivery reports (see the proto for start, filter, consumer groups), resuming
-   * right after the last report returned when the connection drops.
+   * The {@code max_events_per_response} the stream helpers ask for when the request leaves
+   * it 0: several events per response, which they return one at a time.
+   */
+  public static final int DEFAULT_EVENTS_PER_RESPONSE = 100;
+
+  /**
+   * Streams delivery reports (see the proto for start, filter, consumer groups), one at a
+   * time, resuming right after the last report returned when the connection drops. Asks
+   * for {@link #DEFAULT_EVENTS_PER_RESPONSE} reports per response unless the request sets
+   * {@code max_events_per_response} (1: one per response).
    */
   public EventIterator<DeliveryReport> streamDeliveryReports(StreamDeliveryReportsRequest request) {
+    StreamDeliveryReportsRequest batched =
+        request.getMaxEventsPerResponse() != 0
+            ? request
+            : request.toBuilder().setMaxEventsPerResponse(DEFAULT_EVENTS_PER_RESPONSE).build();
     return new EventIterator<>(
         after -> {
           StreamDeliveryReportsRequest attempt =
-              after == null ? request : request.toBuilder().setStart(afterCursor(after)).build();
+              after == null ? batched : batched.toBuilder().setStart(afterCursor(after)).build();
           Iterator<StreamDeliveryReportsResponse> responses = stub.streamDeliveryReports(attempt);
-          return map(responses, StreamDeliveryReportsResponse::getReport);
+          return oneByOne(
+              responses,
+              r -> r.getReportsCount() > 0
+                  ? r.getReportsList()
+                  : r.hasReport() ? List.of(r.getReport()) : List.of());
         },
         DeliveryReport::getCursor,
         request.hasConsumerGroup(),
@@ -299,12 +315,20 @@ public final class SmsGatewayClient implements AutoCloseable {
 
   /** Streams uplinks; as {@link #streamDeliveryReports}. */
   public EventIterator<Uplink> streamUplinks(StreamUplinksRequest request) {
+    StreamUplinksRequest batched =
+        request.getMaxEventsPerResponse() != 0
+            ? request
+            : request.toBuilder().setMaxEventsPerResponse(DEFAULT_EVENTS_PER_RESPONSE).build();
     return new EventIterator<>(
         after -> {
           StreamUplinksRequest attempt =
-              after == null ? request : request.toBuilder().setStart(afterCursor(after)).build();
+              after == null ? batched : batched.toBuilder().setStart(afterCursor(after)).build();
           Iterator<StreamUplinksResponse> responses = stub.streamUplinks(attempt);
-          return map(responses, StreamUplinksResponse::getUplink);
+          return oneByOne(
+              responses,
+              r -> r.getUplinksCount() > 0
+                  ? r.getUplinksList()
+                  : r.hasUplink() ? List.of(r.getUplink()) : List.of());
         },
         Uplink::getCursor,
         request.hasConsumerGroup(),
@@ -341,16 +365,32 @@ public final class SmsGatewayClient implements AutoCloseable {
     return StreamStart.newBuilder().setAfterCursor(cursor).build();
   }
 
-  private static <A, B> Iterator<B> map(Iterator<A> source, java.util.function.Function<A, B> f) {
+  /**
+   * The events of a stream of responses, one per {@code next()}: every event of a response
+   * is returned before the next response (or the stream's error) is read.
+   */
+  private static <A, B> Iterator<B> oneByOne(
+      Iterator<A> source, java.util.function.Function<A, List<B>> events) {
     return new Iterator<>() {
+      private Iterator<B> pending = java.util.Collections.emptyIterator();
+
       @Override
       public boolean hasNext() {
-        return source.hasNext();
+        while (!pending.hasNext()) {
+          if (!source.hasNext()) {
+            return false;
+          }
+          pending = events.apply(source.next()).iterator();
+        }
+        return true;
       }
 
       @Override
       public B next() {
-        return f.apply(source.next());
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        return pending.next();
       }
     };
   }

@@ -18,13 +18,17 @@ import io.github.smsgateway.v1.SendSmsResponse;
 import io.github.smsgateway.v1.SmsKind;
 import io.github.smsgateway.v1.StartPosition;
 import io.github.smsgateway.v1.StreamDeliveryReportsRequest;
+import io.github.smsgateway.v1.StreamDeliveryReportsResponse;
 import io.github.smsgateway.v1.StreamStart;
 import io.github.smsgateway.v1.UpstreamCall;
+import io.grpc.Context;
 import io.grpc.Status;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -162,6 +166,45 @@ class ConformanceTest {
     List<Long> want = client.listDeliveryReports(filter).stream()
         .map(DeliveryReport::getCursor).filter(c -> c > from).toList();
     assertEquals(want, got);
+  }
+
+  @Test
+  @DisplayName("stream-batched: a batched stream delivers every event once, in order")
+  void streamBatched() throws Exception {
+    List<String> phones = numbers(8, 5);
+    DeliveryReportFilter filter = byPhones(phones);
+    client.sendSms(send(phones));
+    List<Long> want = Harness.eventually(Duration.ofSeconds(15), "5 reports stored", () -> {
+      List<DeliveryReport> reports = client.listDeliveryReports(filter);
+      return reports.size() == 5 ? reports : null;
+    }).stream().map(DeliveryReport::getCursor).toList();
+    StreamDeliveryReportsRequest request = StreamDeliveryReportsRequest.newBuilder()
+        .setStart(StreamStart.newBuilder().setPosition(StartPosition.START_POSITION_EARLIEST))
+        .setFilter(filter)
+        .setMaxEventsPerResponse(2)
+        .build();
+    List<Long> got = new ArrayList<>();
+    try (EventIterator<DeliveryReport> stream = client.streamDeliveryReports(request)) {
+      while (got.size() < want.size()) {
+        got.add(stream.next().getCursor());
+      }
+    }
+    assertEquals(want, got);
+
+    List<Long> batched = new ArrayList<>();
+    try (Context.CancellableContext call = Context.current().withCancellation()) {
+      call.run(() -> {
+        Iterator<StreamDeliveryReportsResponse> responses =
+            client.raw().withDeadlineAfter(60, TimeUnit.SECONDS).streamDeliveryReports(request);
+        while (batched.size() < want.size()) {
+          StreamDeliveryReportsResponse response = responses.next();
+          assertTrue(response.getReportsCount() >= 1 && response.getReportsCount() <= 2, response.toString());
+          assertFalse(response.hasReport());
+          response.getReportsList().forEach(r -> batched.add(r.getCursor()));
+        }
+      });
+    }
+    assertEquals(want, batched);
   }
 
   @Test
