@@ -1,7 +1,8 @@
-"""The floor a facade cannot beat: a bare grpc.aio SendSms that makes one aiohttp POST.
+"""The floor a facade cannot beat: a bare grpc.aio SendSms that makes one aiohttp POST
+per 125 numbers (8 at a time), as the gateway splits a send into provider calls.
 
 No validation, idempotency, metrics or tracing: only the two costs every send
-has (a unary RPC and a provider POST). `bench_send.py --floor` runs it in place
+has (a unary RPC and its provider POSTs). `bench_send.py --floor` runs it in place
 of the gateway so the two are measured the same way.
 Usage: python bench/floor_server.py GRPC_PORT PROVIDER_URL APP_ID SECRET
 """
@@ -19,23 +20,44 @@ import uvloop
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
+BATCH = 125
+"""Numbers per provider call, as the gateway splits 11-digit numbers (1,500 characters)."""
+CONCURRENT_CALLS = 8
+"""Provider calls of one send in flight at once, as the gateway's default."""
+
 
 class FloorServicer(smsgateway_pb2_grpc.SmsGatewayServicer):  # type: ignore[misc]
     def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
         self._session, self._url, self._token = session, url, token
 
     async def SendSms(self, request: pb.SendSmsRequest, context: Any) -> pb.SendSmsResponse:
+        numbers = list(request.phone_numbers)
+        batches = [numbers[i : i + BATCH] for i in range(0, len(numbers), BATCH)]
+        if len(batches) == 1:
+            calls = [await self._post(request, batches[0], 0)]
+        else:
+            limit = asyncio.Semaphore(CONCURRENT_CALLS)
+
+            async def post(batch: list[str], index: int) -> pb.UpstreamCall:
+                async with limit:
+                    return await self._post(request, batch, index)
+
+            calls = list(await asyncio.gather(*(post(b, i) for i, b in enumerate(batches))))
+        return pb.SendSmsResponse(calls=calls)
+
+    async def _post(
+        self, request: pb.SendSmsRequest, numbers: list[str], index: int
+    ) -> pb.UpstreamCall:
         form = {
             "token": self._token,
-            "phoneNumbers": ",".join(request.phone_numbers),
+            "phoneNumbers": ",".join(numbers),
             "sign": request.sign,
             "content": f"【{request.sign}】{request.content}",
             "kind": str(int(request.kind)),
         }
         async with self._session.post(f"{self._url}/sms/send", data=form) as resp:
             reply = await resp.json()
-        call = pb.UpstreamCall(biz_id=reply["bizId"], outcome=pb.CALL_OUTCOME_ACCEPTED)
-        return pb.SendSmsResponse(calls=[call])
+        return pb.UpstreamCall(index=index, biz_id=reply["bizId"], outcome=pb.CALL_OUTCOME_ACCEPTED)
 
     async def GetBalance(self, request: Any, context: Any) -> pb.GetBalanceResponse:
         return pb.GetBalanceResponse(balance="0")
