@@ -18,13 +18,13 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
 from smsgateway.api import event_requests as req
 from smsgateway.api.errors import ApiError, FieldViolation, handle_errors
-from smsgateway.api.stream_responses import StreamResponses
+from smsgateway.api.stream_responses import Responses, StreamResponses
 from smsgateway.events.group_members import group_member_batches, join_group
 from smsgateway.events.hub import EventHub, HubClosedError
 from smsgateway.events.model import EventFilter, StoredEvent, Stream
@@ -40,6 +40,9 @@ from smsgateway.security.permissions import current_caller, group_name
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+R = TypeVar("R", pb.StreamDeliveryReportsResponse, pb.StreamUplinksResponse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +91,9 @@ class EventStreams:
         violations: list[FieldViolation] = []
         event_filter = req.scoped(req.report_filter(request.filter, violations))
         plan = self._stream_plan(Stream.REPORTS, request, event_filter, violations)
-        responses = self._responses.reports
-        async with aclosing(self._batches(plan)) as batches:
-            if plan.per_response == 1:
-                async for batch in batches:
-                    for event in batch:
-                        yield responses.one(event)
-            else:
-                async for batch in batches:
-                    if len(batch) <= plan.per_response:
-                        yield responses.batch(batch)
-                    else:
-                        for response in responses.many(batch, plan.per_response):
-                            yield response
+        async with aclosing(self._respond(plan, self._responses.reports)) as responses:
+            async for response in responses:
+                yield response
 
     @handle_errors
     async def stream_uplinks(
@@ -110,19 +103,22 @@ class EventStreams:
         violations: list[FieldViolation] = []
         event_filter = req.scoped(req.uplink_filter(request.filter, violations))
         plan = self._stream_plan(Stream.UPLINKS, request, event_filter, violations)
-        responses = self._responses.uplinks
+        async with aclosing(self._respond(plan, self._responses.uplinks)) as responses:
+            async for response in responses:
+                yield response
+
+    async def _respond(self, plan: _StreamPlan, responses: Responses[R]) -> AsyncGenerator[R, None]:
+        """The stream's responses: one event each, or up to `plan.per_response` each."""
         async with aclosing(self._batches(plan)) as batches:
-            if plan.per_response == 1:
-                async for batch in batches:
+            async for batch in batches:
+                if plan.per_response == 1:
                     for event in batch:
                         yield responses.one(event)
-            else:
-                async for batch in batches:
-                    if len(batch) <= plan.per_response:
-                        yield responses.batch(batch)
-                    else:
-                        for response in responses.many(batch, plan.per_response):
-                            yield response
+                elif len(batch) <= plan.per_response:
+                    yield responses.batch(batch)
+                else:
+                    for response in responses.many(batch, plan.per_response):
+                        yield response
 
     def _stream_plan(
         self,

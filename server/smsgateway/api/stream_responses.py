@@ -25,7 +25,7 @@ from smsgateway.v1 import smsgateway_pb2 as pb
 R = TypeVar("R", pb.StreamDeliveryReportsResponse, pb.StreamUplinksResponse)
 
 
-class _Responses(Generic[R]):
+class Responses(Generic[R]):
     """The responses of one stream: one-event ones by cursor, batches by cursors."""
 
     def __init__(
@@ -95,14 +95,14 @@ class StreamResponses:
     def __init__(self, max_events: int = 8_192) -> None:
         """`max_events` bounds each cache: one-event responses, and events held in
         batched responses."""
-        self.reports: _Responses[pb.StreamDeliveryReportsResponse] = _Responses(
+        self.reports: Responses[pb.StreamDeliveryReportsResponse] = Responses(
             Stream.REPORTS,
             lambda e: pb.StreamDeliveryReportsResponse(report=report_to_proto(_report(e))),
             lambda messages: pb.StreamDeliveryReportsResponse(reports=messages),
             lambda r: r.report,
             max_events,
         )
-        self.uplinks: _Responses[pb.StreamUplinksResponse] = _Responses(
+        self.uplinks: Responses[pb.StreamUplinksResponse] = Responses(
             Stream.UPLINKS,
             lambda e: pb.StreamUplinksResponse(uplink=uplink_to_proto(_uplink(e))),
             lambda messages: pb.StreamUplinksResponse(uplinks=messages),
