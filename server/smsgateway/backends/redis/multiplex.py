@@ -15,9 +15,10 @@ writes of its own connection) and everything else keep redis-py's pool.
 Failures, as redis-py's client behaves:
 * a connection that breaks fails every command waiting on it with
   `redis.exceptions.ConnectionError`; a command is then sent again on a new
-  connection up to `retries` times, with jittered exponential backoff (Redis
-  scripts of this backend are safe to repeat: a claim carries a nonce, appends
-  deduplicate);
+  connection up to `retries` times, with jittered exponential backoff, as
+  redis-py retries. A script whose reply was lost may so run twice: the ones
+  that must not (claims and takes of sends) recognise their own nonce, appends
+  deduplicate, and a limit charge may count twice in that rare case;
 * a reply that takes longer than `command_timeout` closes the connection (a
   pipelined connection cannot skip one late reply) and fails what waits on it
   with `redis.exceptions.TimeoutError`;
