@@ -196,6 +196,8 @@ class Multiplexer:
             raise rex.ConnectionError("the Redis client was closed")
         if self._connecting is None or self._connecting.done():
             self._connecting = asyncio.create_task(self._open())
+            # Its failure reaches every waiter; retrieved here too, in case none is left.
+            self._connecting.add_done_callback(_retrieve)
         # shield: one caller giving up must not cancel the others' connection attempt.
         return await asyncio.shield(self._connecting)
 
@@ -247,3 +249,8 @@ class Multiplexer:
             self._timer = None
             return
         self._timer = asyncio.get_running_loop().call_later(_CHECK_SECONDS, self._check)
+
+
+def _retrieve(task: asyncio.Task[_Connection]) -> None:
+    if not task.cancelled():
+        task.exception()
