@@ -12,7 +12,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
-from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from smsgateway.events.hub import EventHub
@@ -26,7 +25,7 @@ from smsgateway.events.subscriptions import (
     resolve_start,
 )
 
-__all__ = ["group_member", "group_member_batches", "join_group"]
+__all__ = ["group_member_batches", "join_group"]
 
 log = logging.getLogger(__name__)
 
@@ -85,37 +84,6 @@ async def join_group(
     start_after = 0 if name in existing else await resolve_start(events, stream, start)
     info = await groups.join_group(stream, name, start_after, key)
     return info.position
-
-
-async def group_member(
-    store: ConsumerGroups,
-    hub: EventHub,
-    stream: Stream,
-    group: str,
-    member_id: str,
-    event_filter: EventFilter | None,
-    ack_deadline: float,
-    max_outstanding: int,
-    config: SubscriptionConfig = _DEFAULT_CONFIG,
-    clock: Callable[[], float] = time.monotonic,
-) -> AsyncGenerator[StoredEvent, None]:
-    """`group_member_batches`, one event at a time."""
-    batches = group_member_batches(
-        store,
-        hub,
-        stream,
-        group,
-        member_id,
-        event_filter,
-        ack_deadline,
-        max_outstanding,
-        config,
-        clock,
-    )
-    async with aclosing(batches) as iterator:
-        async for batch in iterator:
-            for event in batch:
-                yield event
 
 
 async def group_member_batches(

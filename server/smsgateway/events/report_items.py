@@ -89,8 +89,25 @@ def read_reports(
     return good
 
 
-def _time(value: str, utc_offset_hours: float, times: dict[str, datetime | None]) -> object:
-    """The time `parse_time` gives (memoised in `times`), `_DECLINE` when it refuses it."""
+def _time_field(
+    get: Callable[[str], object],
+    camel: str,
+    snake: str,
+    utc_offset_hours: float,
+    times: dict[str, datetime | None],
+) -> object:
+    """A time field under either spelling: None when absent, the time `parse_time` gives
+    (memoised in `times`), or `_DECLINE` when it is not a string `parse_time` accepts."""
+    value = get(camel)
+    if value is None:
+        value = get(snake)
+    if value is None:
+        return None
+    if type(value) is not str:
+        return _DECLINE
+    found = times.get(value, _DECLINE)
+    if found is not _DECLINE:
+        return found
     try:
         at = times[value] = parse_time(value, utc_offset_hours)
     except ValueError:
@@ -159,26 +176,8 @@ def _fast_report(
         sms_size = size
     elif size is not None:
         return None
-    send = get("sendTime")
-    if send is None:
-        send = get("send_time")
-    sent: object = None
-    if type(send) is str:
-        sent = times.get(send, _DECLINE)
-        if sent is _DECLINE:
-            sent = _time(send, utc_offset_hours, times)
-    elif send is not None:
-        return None
-    received = get("reportTime")
-    if received is None:
-        received = get("report_time")
-    reported: object = None
-    if type(received) is str:
-        reported = times.get(received, _DECLINE)
-        if reported is _DECLINE:
-            reported = _time(received, utc_offset_hours, times)
-    elif received is not None:
-        return None
+    sent = _time_field(get, "sendTime", "send_time", utc_offset_hours, times)
+    reported = _time_field(get, "reportTime", "report_time", utc_offset_hours, times)
     if sent is _DECLINE or reported is _DECLINE:
         return None
     return DeliveryReportIn(

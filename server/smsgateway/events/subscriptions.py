@@ -6,11 +6,10 @@ between them cannot lose or repeat an event; a group member claims leases from
 the store. The hub only says when to read again; a periodic read is the safety
 net for a lost wake-up.
 
-Each kind comes in two shapes: `subscribe_batches` / `group_member_batches`
-yield what one store call returned (a non-empty sequence in cursor order, which
-the caller must not mutate: plain subscribers share it), and `subscribe` /
-`group_member` yield the same events one by one. Also here: start positions
-(`resolve_start`) and filter keys, shared by both kinds.
+`subscribe_batches` / `group_member_batches` yield what one store call returned
+(a non-empty sequence in cursor order, which the caller must not mutate: plain
+subscribers share it); `subscribe` yields the same events one by one. Also here:
+start positions (`resolve_start`) and filter keys, shared by both kinds.
 """
 
 from __future__ import annotations
