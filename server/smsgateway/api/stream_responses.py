@@ -11,15 +11,12 @@ are bounded; the oldest entries go first. Responses are shared: never mutate one
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-from opentelemetry import trace
-
 from smsgateway.api.convert import report_to_proto, uplink_to_proto
 from smsgateway.events.model import StoredEvent, StoredReport, StoredUplink, Stream
-from smsgateway.observability.tracing import delivery_span
+from smsgateway.observability.tracing import delivery_span, tracing_installed
 from smsgateway.v1 import smsgateway_pb2 as pb
 
 R = TypeVar("R", pb.StreamDeliveryReportsResponse, pb.StreamUplinksResponse)
@@ -47,7 +44,7 @@ class Responses(Generic[R]):
 
     def one(self, event: StoredEvent) -> R:
         """The one-event response of `event` (under a delivery span when tracing)."""
-        if _tracing():
+        if tracing_installed():
             with delivery_span(self._stream, event.traceparent, event.cursor):
                 return self._one(event)
         return self._one(event)
@@ -57,7 +54,7 @@ class Responses(Generic[R]):
         field (each event under a delivery span when tracing)."""
         key = tuple([e.cursor for e in events])
         response = self._batches.get(key)
-        if _tracing():
+        if tracing_installed():
             for event in events:  # every delivery keeps its span
                 with delivery_span(self._stream, event.traceparent, event.cursor):
                     pass
@@ -109,27 +106,6 @@ class StreamResponses:
             lambda r: r.uplink,
             max_events,
         )
-
-
-_TRACING_RECHECK = 1.0
-"""Seconds between looks for a tracer provider while there is none (a look reads
-os.environ: ~2.5 µs, too much for every delivery to every subscriber)."""
-_tracing_seen = False
-_tracing_next_check = 0.0
-
-
-def _tracing() -> bool:
-    """True when a tracer provider is installed (see `delivery_span`): without one,
-    the per-delivery span would be a no-op, so it is not opened at all. A provider
-    installed later takes effect within `_TRACING_RECHECK` seconds."""
-    global _tracing_seen, _tracing_next_check
-    if _tracing_seen:
-        return True  # a provider, once set, stays
-    now = time.monotonic()
-    if now >= _tracing_next_check:
-        _tracing_next_check = now + _TRACING_RECHECK
-        _tracing_seen = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-    return _tracing_seen
 
 
 def _report(event: StoredEvent) -> StoredReport:
