@@ -27,6 +27,7 @@ from grpc_status import rpc_status
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 from smsgateway_client import cli
+from smsgateway_client.cli.common import ENV_SANDBOX_URL, ENV_TARGET
 
 
 def rich_status(
@@ -336,8 +337,8 @@ def run_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Awaitable[CliResult]]:
     """`await run_cli("send", ...)`: smsctl in-process, in a thread with its own loop."""
-    monkeypatch.delenv(cli.ENV_TARGET, raising=False)
-    monkeypatch.delenv(cli.ENV_SANDBOX_URL, raising=False)
+    monkeypatch.delenv(ENV_TARGET, raising=False)
+    monkeypatch.delenv(ENV_SANDBOX_URL, raising=False)
 
     async def run(*argv: str) -> CliResult:
         capsys.readouterr()

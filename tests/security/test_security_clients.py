@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from smsgateway_client import cli
+from smsgateway_client.cli.common import ENV_API_KEY
 from smsgateway_client.client import SmsGatewayClient
 from smsgateway_client.errors import GatewayError
 from testkit.certs import Authority
@@ -45,7 +46,7 @@ async def test_smsctl_takes_the_key_from_an_option_or_the_environment(
     assert code == 0 and out.strip()
     code, _, err = await _smsctl(capsys, "--target", secure_gw.target, "--json", "balance")
     assert code == 1 and json.loads(err)["error"]["reason"] == "MISSING_KEY"
-    monkeypatch.setenv(cli.ENV_API_KEY, keys["reader_a"])
+    monkeypatch.setenv(ENV_API_KEY, keys["reader_a"])
     code, _, err = await _smsctl(capsys, "--target", secure_gw.target, "--json", "balance")
     assert code == 1 and json.loads(err)["error"]["reason"] == "PERMISSION_MISSING"
     assert keys["reader_a"] not in err

@@ -105,7 +105,7 @@ async def test_no_secret_reaches_logs_spans_metrics_or_errors(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.INVALID_ARGUMENT,
     }
-    token = gateway.sandbox._token  # the provider token the gateway was issued
+    token = gateway.sandbox._state.tokens.current  # the provider token the gateway was issued
     assert token
     secrets = [*keys.values(), WRONG_KEY, gateway.sandbox.config.secret, token]
     secrets += [k[6:26] for k in keys.values()]  # no part of a key either

@@ -143,6 +143,100 @@ async def test_a_second_claim_returns_the_live_record_and_writes_nothing(
     assert again is not None and again.fingerprint == b"fp" and len(again.response.calls) == 2
 
 
+async def test_claims_made_together_each_get_their_own_answer(open_store: OpenStore) -> None:
+    """Claims of one moment (written together on SQLite): new ones are recorded, a held
+    one gets its record, and a duplicate among them gets the first one's record."""
+    store = await open_store()
+    assert await store.claim("held", b"old", planned(1, "held")) is None
+    store.record_outcome("held", accepted(0, "7"))
+    results = await asyncio.gather(
+        *(store.claim(f"n{i}", f"fp{i}".encode(), planned(2, f"n{i}")) for i in range(40)),
+        store.claim("held", b"new", planned(3, "held")),
+        store.claim("dup", b"first", planned(1, "dup")),
+        store.claim("dup", b"second", planned(4, "dup")),
+    )
+    assert results[:40] == [None] * 40
+    held, first, second = results[40:]
+    assert held is not None and held.fingerprint == b"old"
+    assert [c.outcome for c in held.response.calls] == [pb.CALL_OUTCOME_ACCEPTED]
+    assert first is None
+    assert second is not None and second.fingerprint == b"first"
+    assert len(second.response.calls) == 1
+    await store.close()
+
+    reopened = await open_store()  # all of it durable, the held record untouched
+    for i in range(40):
+        record = await reopened.get(f"n{i}")
+        assert record is not None and record.fingerprint == f"fp{i}".encode()
+        assert [c.index for c in record.response.calls] == [0, 1]
+    dup = await reopened.get("dup")
+    assert dup is not None and dup.fingerprint == b"first"
+    held_now = await reopened.get("held")
+    assert held_now is not None and held_now.fingerprint == b"old"
+    assert held_now.response.calls[0].biz_id == "7" * 20
+
+
+def all_in_flight(n_calls: int, request_id: str = "r1") -> pb.SendSmsResponse:
+    """A plan as the service claims a small send: every call already "in flight"."""
+    response = planned(n_calls, request_id)
+    for call in response.calls:
+        call.outcome, call.message = pb.CALL_OUTCOME_UNKNOWN, "in flight"
+    return response
+
+
+async def test_a_send_claimed_in_flight_records_each_call_and_takes_only_retryable_ones(
+    open_store: OpenStore,
+) -> None:
+    """The common small send (SQLite keeps its calls in the record's own row)."""
+    store = await open_store()
+    assert await store.claim("r1", b"fp", all_in_flight(3)) is None
+    again = await store.claim("r1", b"fp", all_in_flight(3))
+    assert again is not None and [c.message for c in again.response.calls] == ["in flight"] * 3
+    store.record_outcome("r1", accepted(0, "4"))
+    rejected = pb.UpstreamCall(index=1, outcome=pb.CALL_OUTCOME_REJECTED, provider_code="10500")
+    await store.update_call("r1", rejected)
+    await store.update_call("r1", accepted(7))  # no such call: nothing written
+    store.record_outcome("r1", accepted(-1))
+    await store.close()  # the process "dies" with call 2 still in flight
+
+    reopened = await open_store()
+    record = await reopened.get("r1")
+    assert record is not None and record.fingerprint == b"fp"
+    calls = record.response.calls
+    assert [c.index for c in calls] == [0, 1, 2]
+    assert [c.outcome for c in calls] == [
+        pb.CALL_OUTCOME_ACCEPTED,
+        pb.CALL_OUTCOME_REJECTED,
+        pb.CALL_OUTCOME_UNKNOWN,
+    ]
+    assert calls[0].biz_id == "4" * 20 and calls[1].provider_code == "10500"
+    assert calls[2].message == "in flight"
+    assert [list(c.phone_numbers) for c in calls] == [[f"138{i:04d}0000"] for i in range(3)]
+    # Only the rejected call is free again; the one in flight and unknown ones never are.
+    taken = await reopened.take_calls("r1", [in_flight(i) for i in (0, 1, 2, 7)])
+    assert taken == {1}
+    assert await reopened.take_calls("r1", [in_flight(1)]) == set()
+    record = await reopened.get("r1")
+    assert record is not None
+    assert [c.message for c in record.response.calls] == ["", "in flight", "in flight"]
+    assert len(record.response.calls) == 3
+
+
+async def test_outcomes_recorded_twice_keep_the_last(open_store: OpenStore) -> None:
+    store = await open_store()
+    assert await store.claim("r1", b"fp", planned(2)) is None
+    store.record_outcome("r1", pb.UpstreamCall(index=0, outcome=pb.CALL_OUTCOME_UNKNOWN))
+    store.record_outcome("r1", accepted(0, "5"))
+    store.record_outcome("r1", accepted(1, "6"))
+    await store.close()
+    record = await (await open_store()).get("r1")
+    assert record is not None
+    assert [(c.outcome, c.biz_id) for c in record.response.calls] == [
+        (pb.CALL_OUTCOME_ACCEPTED, "5" * 20),
+        (pb.CALL_OUTCOME_ACCEPTED, "6" * 20),
+    ]
+
+
 async def test_recorded_outcomes_are_written_soon_and_read_back_at_once(
     open_store: OpenStore,
 ) -> None:
@@ -388,3 +482,47 @@ async def test_redis_down_is_store_unavailable_and_recovers_without_a_new_store(
         await store.close()
         await client.aclose()
         server.stop()
+
+
+async def test_a_file_written_before_inline_records_opens_and_reads(tmp_path: Path) -> None:
+    """SQLite: a file of the previous layout (no inline_calls column, every call in
+    send_calls) is brought up to date at open and its records read as before."""
+    import sqlite3
+
+    path = tmp_path / "idem.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE sends (request_id TEXT PRIMARY KEY, fingerprint BLOB NOT NULL,
+            header BLOB NOT NULL, created_at REAL NOT NULL);
+        CREATE TABLE send_calls (request_id TEXT NOT NULL, idx INTEGER NOT NULL,
+            phone_numbers TEXT NOT NULL, outcome INTEGER NOT NULL,
+            biz_id TEXT NOT NULL DEFAULT '', provider_code TEXT NOT NULL DEFAULT '',
+            message TEXT NOT NULL DEFAULT '', PRIMARY KEY (request_id, idx)) WITHOUT ROWID;
+        """
+    )
+    header = pb.SendSmsResponse(request_id="old", recipient_count=1, content="【s】x")
+    conn.execute(
+        "INSERT INTO sends VALUES (?, ?, ?, ?)", ("old", b"fp", header.SerializeToString(), 1e6)
+    )
+    conn.execute(
+        "INSERT INTO send_calls VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("old", 0, "13800000000", int(pb.CALL_OUTCOME_UNKNOWN), "", "", "in flight"),
+    )
+    conn.commit()
+    conn.close()
+
+    clock = Clock()
+    store = SqliteIdempotencyStore(path, ttl_seconds=60, clock=clock)
+    await store.open()
+    try:
+        store.record_outcome("old", accepted(0))
+        record = await store.get("old")
+        assert record is not None and record.fingerprint == b"fp"
+        assert [(c.outcome, list(c.phone_numbers)) for c in record.response.calls] == [
+            (pb.CALL_OUTCOME_ACCEPTED, ["13800000000"])
+        ]
+        assert await store.claim("new", b"fp2", all_in_flight(1, "new")) is None
+        assert (await store.get("new")) is not None
+    finally:
+        await store.close()

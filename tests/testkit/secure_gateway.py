@@ -34,8 +34,9 @@ from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.security.ports import LimitStore
 from smsgateway.security.setup import Security, build_security
 from smsgateway.sending.service import SendService
-from smsgateway.upstream.client import ProviderClient, new_session
+from smsgateway.upstream.client import ProviderClient
 from smsgateway.upstream.config import UpstreamConfig
+from smsgateway.upstream.session import new_session
 from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
 
 SERVICE = smsgateway_pb2.DESCRIPTOR.services_by_name["SmsGateway"].full_name

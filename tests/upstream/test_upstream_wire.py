@@ -36,7 +36,7 @@ from smsgateway.upstream import (
     UpstreamUnavailableError,
     new_session,
 )
-from smsgateway.upstream.client import _encode_form
+from smsgateway.upstream.wire import encode_form
 
 TOKEN = "k67j+wkq=zS-qN6/gt GH&jo8%Kw=="  # every character a sloppy encoder gets wrong
 SECRET = "s3cr3t+/=&%-value"
@@ -806,6 +806,6 @@ async def test_deadline_while_waiting_for_a_token_is_not_sent_and_the_fetch_carr
     )
 )
 def test_form_encoding_matches_the_standard_library(params: dict[str, str]) -> None:
-    encoded = _encode_form(params)
+    encoded = encode_form(params)
     assert encoded == urlencode(params)
     assert {k: v[0] for k, v in parse_qs(encoded, keep_blank_values=True).items()} == params

@@ -68,22 +68,29 @@ class SqliteDatabase:
         self._local = threading.local()
 
     # -- plumbing -----------------------------------------------------------
-    def _connect(self) -> None:
+    def _open_connection(self, synchronous: str) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-        self._local.conn = conn
+        return conn
+
+    def _connect(self) -> None:
+        self._local.conn = self._open_connection(self._synchronous)
+
+    def _connect_unsynced(self) -> None:
+        self._local.unsynced = self._open_connection("NORMAL")
 
     def _disconnect(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        for name in ("unsynced", "conn"):
+            conn: sqlite3.Connection | None = getattr(self._local, name, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, name, None)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -93,30 +100,30 @@ class SqliteDatabase:
             raise RuntimeError("the event store is not open")
         return conn
 
-    @contextmanager
-    def transaction(self, *, fsync: bool = True) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT on the writer connection; ROLLBACK on any error.
+    @property
+    def unsynced(self) -> sqlite3.Connection:
+        """The writer thread's second connection, in autocommit and `synchronous=NORMAL`
+        (only valid inside `write` functions), for records written behind that nothing
+        acknowledged: each statement commits by itself without syncing the log, so it
+        survives a process crash, and the next synced commit makes it power-safe too
+        (the log is synced up to its end). One statement instead of a transaction's
+        three: each hands the GIL to the event loop and back."""
+        conn: sqlite3.Connection | None = getattr(self._local, "unsynced", None)
+        if conn is None:
+            raise RuntimeError("the event store is not open")
+        return conn
 
-        `fsync=False` commits without syncing the log (`synchronous=NORMAL` for this one
-        transaction), for records written behind that nothing acknowledged: they survive
-        a process crash, and the next synced commit makes them power-safe too (the log
-        is synced up to its end), so they cost no fsync of their own.
-        """
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT on the writer connection; ROLLBACK on any error."""
         conn = self.conn
-        relaxed = not fsync and self._synchronous != "NORMAL"
-        if relaxed:
-            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            if relaxed:
-                conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     async def write(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run `fn(*args)` on the writer thread (use `transaction()` inside).
@@ -161,6 +168,7 @@ class SqliteDatabase:
         try:
             await self.write(self._connect)
             await self.write(self._migrate)
+            await self.write(self._connect_unsynced)
             await self.read(self._connect)
             self._inode = self._stat()
         except BaseException:

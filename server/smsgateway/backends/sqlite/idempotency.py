@@ -4,16 +4,25 @@ A record holds the request's fingerprint and the send's response as it
 progresses. A provider call is written as `CALL_OUTCOME_UNKNOWN` *before* it
 is made and rewritten with its real outcome after: if the process dies in
 between, the record still says "unknown" and a retry never repeats that call.
+
+One row per send on the common path: a send whose calls all start at once (every
+call "in flight" when claimed, as a send of up to eight calls is) is claimed with
+its calls inside the `sends` row, in one autocommit statement; each call's later
+state is a `send_calls` row that overrides the claimed one. A larger send is
+claimed with a `send_calls` row per call, so that recording one call's progress
+rewrites one small row even for 100,000 recipients.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,10 +36,11 @@ log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
-    request_id  TEXT PRIMARY KEY,
-    fingerprint BLOB NOT NULL,
-    header      BLOB NOT NULL,
-    created_at  REAL NOT NULL
+    request_id   TEXT PRIMARY KEY,
+    fingerprint  BLOB NOT NULL,
+    header       BLOB NOT NULL,
+    created_at   REAL NOT NULL,
+    inline_calls INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sends_created_at ON sends (created_at);
 CREATE TABLE IF NOT EXISTS send_calls (
@@ -44,14 +54,17 @@ CREATE TABLE IF NOT EXISTS send_calls (
     PRIMARY KEY (request_id, idx)
 ) WITHOUT ROWID;
 """
+_MIGRATE = "ALTER TABLE sends ADD COLUMN inline_calls INTEGER NOT NULL DEFAULT 0"
+"""Files written before records could hold their calls inline (their records have none)."""
 
 
 class SqliteIdempotencyStore:
     """`IdempotencyStore` in SQLite: records of sends, keyed by request_id, kept for `ttl_seconds`.
 
-    A record is a header (the response without its calls) and one row per
-    provider call, so that recording one call's progress rewrites one small row
-    even for a send of 100,000 recipients.
+    `sends.header` is the response as claimed; `inline_calls` says how many of its
+    calls it holds (0: the calls are `send_calls` rows only). A `send_calls` row holds a
+    call's current state and overrides the claimed one; the phone numbers stay in the
+    header for inline calls (the row's are empty).
     """
 
     def __init__(
@@ -68,9 +81,16 @@ class SqliteIdempotencyStore:
         self._flusher: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        """Start the writer and create the schema."""
+        """Start the writer, create the schema and bring an older file up to date."""
         await asyncio.to_thread(self._writer.start, _SCHEMA)
         self._inode = _inode(self._path)
+
+        def migrate(conn: sqlite3.Connection) -> None:
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(sends)")}
+            if "inline_calls" not in columns:
+                conn.execute(_MIGRATE)
+
+        await self._writer.run(migrate)
 
     async def check(self) -> None:
         """Raise `StoreUnavailableError` unless the file is the one opened and answers."""
@@ -85,14 +105,15 @@ class SqliteIdempotencyStore:
         await self._writer.stop()
 
     def _run(self, fn: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
-        # Every operation first applies the outcomes recorded so far, so that
-        # nothing reads a record older than what this process already knows.
+        # Every operation that reads or rewrites calls first applies the outcomes
+        # recorded so far, so that nothing reads a record older than what this
+        # process already knows.
         outcomes, self._outcomes = self._outcomes, []
         if not outcomes:
             return self._writer.run(fn)
 
         def with_outcomes(conn: sqlite3.Connection) -> T:
-            conn.executemany(_UPDATE_CALL, outcomes)
+            _apply_outcomes(conn, outcomes)
             return fn(conn)
 
         return self._writer.run(with_outcomes)
@@ -112,33 +133,43 @@ class SqliteIdempotencyStore:
         """
         now = self._clock()
         oldest = now - self._ttl
+        if all(c.outcome == pb.CALL_OUTCOME_UNKNOWN for c in response.calls) and not any(
+            o[4] == request_id for o in self._outcomes
+        ):
+            # Every call in flight already: one row, one statement (nothing this process
+            # still has to write concerns this request_id, so none need go first).
+            blob, inline = response.SerializeToString(), len(response.calls)
+
+            def claim_inline(conn: sqlite3.Connection) -> SendRecord | None:
+                values = (request_id, fingerprint, blob, now, inline)
+                if conn.execute(_CLAIM, values).rowcount == 1:
+                    return None
+                with _atomically(conn):
+                    return _replace_expired(conn, request_id, oldest, blob, inline, [], values)
+
+            return await self._writer.run(claim_inline, atomic=True)
+
         header_blob, rows = _rows(request_id, response)
 
         def claim(conn: sqlite3.Connection) -> SendRecord | None:
-            # The common case, a new request_id, in two statements.
-            if conn.execute(_CLAIM, (request_id, fingerprint, header_blob, now)).rowcount == 1:
+            values = (request_id, fingerprint, header_blob, now, 0)
+            if conn.execute(_CLAIM, values).rowcount == 1:
                 _insert_calls(conn, rows)
                 return None
-            existing = _read(conn, request_id, oldest)
-            if existing is None:  # an expired record not pruned yet: replaced
-                _insert(conn, request_id, fingerprint, header_blob, rows, now)
-            return existing
+            return _replace_expired(conn, request_id, oldest, header_blob, 0, rows, values)
 
         return await self._run(claim)
 
     async def update_call(self, request_id: str, call: pb.UpstreamCall) -> None:
         """Record one call's state; durable when this returns."""
-        values = _outcome(request_id, call)
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(_UPDATE_CALL, values)
-
-        await self._run(write)
+        values = [_outcome(request_id, call)]
+        await self._run(lambda conn: _apply_outcomes(conn, values))
 
     async def take_calls(self, request_id: str, calls: Sequence[pb.UpstreamCall]) -> set[int]:
         """Write each call (in flight) only if its stored outcome is retryable (not sent,
         rejected), one statement per call in one transaction; the indexes this caller
-        took, committed by then."""
+        took, committed by then. An inline call without a row of its own was claimed in
+        flight, so it is never taken."""
         values = [_outcome(request_id, call) for call in calls]
 
         def take(conn: sqlite3.Connection) -> set[int]:
@@ -157,12 +188,16 @@ class SqliteIdempotencyStore:
             self._flusher = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:
-        # Linger a moment: the claims of other sends meanwhile carry the outcomes
-        # along (see `_run`), which saves a hand-off to the writer per outcome.
+        # Linger a moment so that the outcomes of the sends finishing meanwhile share
+        # one statement (and one hand-off to the writer).
         await asyncio.sleep(_OUTCOME_LINGER_SECONDS)
         while self._outcomes:
+            outcomes = self._outcomes[:_CALLS_PER_STATEMENT]
+            del self._outcomes[:_CALLS_PER_STATEMENT]
             try:
-                await self._run(lambda conn: None)
+                await self._writer.run(
+                    functools.partial(_apply_outcomes, outcomes=outcomes), atomic=True
+                )
             except Exception:
                 log.exception("recording send outcomes failed; they stay 'in flight'")
 
@@ -189,18 +224,64 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-_OUTCOME_LINGER_SECONDS = 0.005
-"""How long a recorded outcome waits for another write to travel with (it reads "in
-flight" in the file meanwhile, which a crash turns into "unknown", never a resend)."""
+_OUTCOME_LINGER_SECONDS = 0.02
+"""How long a recorded outcome waits for others to travel with: this process reads it at
+once (every read carries what is queued); the file says "in flight" meanwhile, which a
+crash turns into "unknown", never a resend. Each write costs a hand-off to the writer
+thread, which under load costs more CPU than the statement (see `writer.py`)."""
 _Row = tuple[str, int, str, int, str, str, str]
 _Outcome = tuple[int, str, str, str, str, int]
-_UPDATE_CALL = (
+_CLAIM = (
+    "INSERT INTO sends (request_id, fingerprint, header, created_at, inline_calls)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING"
+)
+_TAKE_CALL = (
     "UPDATE send_calls SET outcome = ?, biz_id = ?, provider_code = ?, message = ?"
     " WHERE request_id = ? AND idx = ?"
-)
-_TAKE_CALL = _UPDATE_CALL + (
     f" AND outcome IN ({int(pb.CALL_OUTCOME_NOT_SENT)}, {int(pb.CALL_OUTCOME_REJECTED)})"
 )
+_CALLS_PER_STATEMENT = 256
+"""Call rows per statement (7 parameters each, well under SQLite's 32,766): one statement
+hands the GIL over once, where executemany would for every row."""
+
+
+@contextmanager
+def _atomically(conn: sqlite3.Connection) -> Iterator[None]:
+    """Its own transaction, or a savepoint inside the writer's group transaction."""
+    nested = conn.in_transaction
+    conn.execute("SAVEPOINT claim" if nested else "BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO claim" if nested else "ROLLBACK")
+            if nested:
+                conn.execute("RELEASE claim")
+        raise
+    conn.execute("RELEASE claim" if nested else "COMMIT")
+
+
+def _replace_expired(
+    conn: sqlite3.Connection,
+    request_id: str,
+    oldest: float,
+    header_blob: bytes,
+    inline: int,
+    rows: list[_Row],
+    values: tuple[str, bytes, bytes, float, int],
+) -> SendRecord | None:
+    """The live record that holds `request_id`; an expired one not pruned yet is
+    replaced by the new claim (and None returned)."""
+    existing = _read(conn, request_id, oldest)
+    if existing is None:
+        conn.execute("DELETE FROM send_calls WHERE request_id = ?", (request_id,))
+        conn.execute(
+            "INSERT OR REPLACE INTO sends"
+            " (request_id, fingerprint, header, created_at, inline_calls) VALUES (?, ?, ?, ?, ?)",
+            values,
+        )
+        _insert_calls(conn, rows)
+    return existing
 
 
 def _outcome(request_id: str, call: pb.UpstreamCall) -> _Outcome:
@@ -212,6 +293,29 @@ def _outcome(request_id: str, call: pb.UpstreamCall) -> _Outcome:
         request_id,
         call.index,
     )
+
+
+def _apply_outcomes(conn: sqlite3.Connection, outcomes: list[_Outcome]) -> None:
+    """Write each call's state, the last one given for a call winning, one statement per
+    256: the call's row is rewritten, or created for a call claimed inline; a call the
+    record does not have (or a record that does not exist) gets nothing."""
+    latest = list({(o[4], o[5]): o for o in outcomes}.values())
+    for start in range(0, len(latest), _CALLS_PER_STATEMENT):
+        chunk = latest[start : start + _CALLS_PER_STATEMENT]
+        conn.execute(
+            "INSERT INTO send_calls"
+            " (request_id, idx, phone_numbers, outcome, biz_id, provider_code, message)"
+            " SELECT v.column5, v.column6, '', v.column1, v.column2, v.column3, v.column4"
+            " FROM (VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)) + ") AS v"
+            " WHERE EXISTS (SELECT 1 FROM send_calls c"
+            "   WHERE c.request_id = v.column5 AND c.idx = v.column6)"
+            " OR (v.column6 >= 0 AND v.column6 <"
+            "   (SELECT s.inline_calls FROM sends s WHERE s.request_id = v.column5))"
+            " ON CONFLICT (request_id, idx) DO UPDATE SET outcome = excluded.outcome,"
+            " biz_id = excluded.biz_id, provider_code = excluded.provider_code,"
+            " message = excluded.message",
+            [value for outcome in chunk for value in outcome],
+        )
 
 
 def _rows(request_id: str, response: pb.SendSmsResponse) -> tuple[bytes, list[_Row]]:
@@ -233,32 +337,6 @@ def _rows(request_id: str, response: pb.SendSmsResponse) -> tuple[bytes, list[_R
     return header.SerializeToString(), rows
 
 
-def _insert(
-    conn: sqlite3.Connection,
-    request_id: str,
-    fingerprint: bytes,
-    header_blob: bytes,
-    rows: list[_Row],
-    now: float,
-) -> None:
-    conn.execute("DELETE FROM send_calls WHERE request_id = ?", (request_id,))
-    conn.execute(
-        "INSERT OR REPLACE INTO sends (request_id, fingerprint, header, created_at)"
-        " VALUES (?, ?, ?, ?)",
-        (request_id, fingerprint, header_blob, now),
-    )
-    _insert_calls(conn, rows)
-
-
-_CLAIM = (
-    "INSERT INTO sends (request_id, fingerprint, header, created_at) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (request_id) DO NOTHING"
-)
-_CALLS_PER_STATEMENT = 256
-"""Call rows per INSERT (7 parameters each, well under SQLite's 32,766): one statement
-hands the GIL over once, where executemany would for every row."""
-
-
 def _insert_calls(conn: sqlite3.Connection, rows: list[_Row]) -> None:
     for start in range(0, len(rows), _CALLS_PER_STATEMENT):
         chunk = rows[start : start + _CALLS_PER_STATEMENT]
@@ -276,17 +354,19 @@ def _read(conn: sqlite3.Connection, request_id: str, oldest: float) -> SendRecor
     if row is None:
         return None
     response = pb.SendSmsResponse.FromString(row[1])
+    claimed = {c.index: c for c in response.calls}
     for idx, numbers, outcome, biz_id, code, message in conn.execute(
         "SELECT idx, phone_numbers, outcome, biz_id, provider_code, message"
         " FROM send_calls WHERE request_id = ? ORDER BY idx",
         (request_id,),
     ):
-        response.calls.add(
-            index=idx,
-            phone_numbers=numbers.split(",") if numbers else [],
-            outcome=outcome,
-            biz_id=biz_id,
-            provider_code=code,
-            message=message,
-        )
+        call = claimed.get(idx)
+        if call is None:  # a call of its own row only (a large send)
+            call = response.calls.add(
+                index=idx, phone_numbers=numbers.split(",") if numbers else []
+            )
+        call.outcome = outcome
+        call.biz_id = biz_id
+        call.provider_code = code
+        call.message = message
     return SendRecord(request_id, row[0], response)

@@ -76,6 +76,12 @@ CREATE TABLE IF NOT EXISTS sends (
     caller        TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sends_sent_at ON sends (sent_at);
+-- A report can beat its send's record (the provider pushes fast): the record gives it
+-- its sign as it lands, inside the statement that writes the record.
+CREATE TRIGGER IF NOT EXISTS sends_sign_reports AFTER INSERT ON sends WHEN NEW.sign != ''
+BEGIN
+    UPDATE reports SET sign = NEW.sign WHERE biz_id = NEW.biz_id AND sign = '';
+END;
 CREATE TABLE IF NOT EXISTS suppressions (
     sign       TEXT NOT NULL,
     phone      TEXT NOT NULL,

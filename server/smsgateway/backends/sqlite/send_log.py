@@ -23,38 +23,29 @@ class SqliteSendLog:
             await self._db.write(self._record_sends, list(batches))
 
     def _record_sends(self, batches: list[SentBatch]) -> None:
-        # Multi-row statements, one per chunk: each SQLite statement (and each row of an
-        # executemany) hands the GIL to the event loop and back. Written behind the
-        # sends' answers, so no fsync of its own (see `transaction`).
-        with self._db.transaction(fsync=False) as conn:
-            for start in range(0, len(batches), _CHUNK):
-                chunk = batches[start : start + _CHUNK]
-                values: list[object] = []
-                for b in chunk:
-                    values += (
-                        b.biz_id,
-                        b.sign,
-                        b.kind,
-                        b.sent_at.timestamp(),
-                        ",".join(b.phone_numbers),
-                        b.caller,
-                    )
-                conn.execute(
-                    "INSERT OR REPLACE INTO sends"
-                    " (biz_id, sign, kind, sent_at, phone_numbers, caller) VALUES "
-                    + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                    values,
+        # One multi-row statement per chunk, each committing by itself without an fsync
+        # (written behind the sends' answers; see `SqliteDatabase.unsynced`). A report
+        # that beat its send's record gets the sign from a trigger (`sends_sign_reports`)
+        # inside the same statement.
+        conn = self._db.unsynced
+        for start in range(0, len(batches), _CHUNK):
+            chunk = batches[start : start + _CHUNK]
+            values: list[object] = []
+            for b in chunk:
+                values += (
+                    b.biz_id,
+                    b.sign,
+                    b.kind,
+                    b.sent_at.timestamp(),
+                    ",".join(b.phone_numbers),
+                    b.caller,
                 )
-                # A report can beat the send's record (the provider pushes fast):
-                # give such reports their sign now.
-                signed = [b.biz_id for b in chunk if b.sign]
-                if signed:
-                    conn.execute(
-                        "UPDATE reports SET sign ="
-                        " (SELECT s.sign FROM sends s WHERE s.biz_id = reports.biz_id)"
-                        f" WHERE sign = '' AND biz_id IN ({', '.join('?' * len(signed))})",
-                        signed,
-                    )
+            conn.execute(
+                "INSERT OR REPLACE INTO sends"
+                " (biz_id, sign, kind, sent_at, phone_numbers, caller) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                values,
+            )
 
     async def sent_batch(self, biz_id: str) -> SentBatch | None:
         return await self._db.read(self._sent_batch, biz_id)
