@@ -179,6 +179,10 @@ _RETRY_FIRST_SECONDS = 0.1
 _RETRY_MAX_SECONDS = 5.0
 _CLOSE_SECONDS = 5.0
 """How long `close` keeps trying to write the queued outcomes."""
+_OUTCOME_LINGER_SECONDS = 0.02
+"""How long a recorded outcome waits for a script to travel with. This process reads it
+at once (its scripts carry what is queued); other replicas read "in flight" meanwhile
+(a duplicate there waits for it), and a crash turns it into "unknown", never a resend."""
 
 
 class RedisIdempotencyStore:
@@ -334,7 +338,7 @@ class RedisIdempotencyStore:
         """
         self._outcomes.append((request_id, call.index, _outcome_blob(call)))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+            self._flusher = asyncio.create_task(self._flush(linger=_OUTCOME_LINGER_SECONDS))
 
     def _requeue(self, outcomes: list[_Outcome]) -> None:
         """Put outcomes that were not written back in front of the queue (bounded), and
@@ -349,8 +353,14 @@ class RedisIdempotencyStore:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
 
-    async def _flush(self) -> None:
-        """Write the queued outcomes; while Redis is unavailable, retry with backoff."""
+    async def _flush(self, linger: float = 0.0) -> None:
+        """Write the queued outcomes; while Redis is unavailable, retry with backoff.
+
+        `linger`: wait that long first, so that the outcomes of the sends finishing
+        meanwhile share one script, and most travel with the next claim anyway (every
+        script of this store carries what is queued)."""
+        if linger:
+            await asyncio.sleep(linger)
         pause = _RETRY_FIRST_SECONDS
         while self._outcomes:
             try:
