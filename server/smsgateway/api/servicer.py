@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -56,9 +55,9 @@ def _as_caller(plan: SendPlan, caller: Caller) -> SendPlan:
     """The plan as sent by `caller`: its name travels with the send, and its request_ids
     are its own (another caller reusing one gets ALREADY_EXISTS, never this answer)."""
     if caller is ANONYMOUS:
-        return dataclasses.replace(plan, caller=caller.name)
+        return plan.sent_by(caller.name, plan.fingerprint)
     fingerprint = hashlib.sha256(plan.fingerprint + b"\0caller:" + caller.name.encode()).digest()
-    return dataclasses.replace(plan, caller=caller.name, fingerprint=fingerprint)
+    return plan.sent_by(caller.name, fingerprint)
 
 
 def _sign_of(content: str) -> str:

@@ -179,7 +179,8 @@ class SendService:
         record = await self._idempotency.claim(plan.request_id, plan.fingerprint, response)
         if record is None:
             pending, marked = list(response.calls), {c.index for c in premarked}
-            metrics.SUPPRESSED.inc(len(response.suppressed_phone_numbers))
+            if response.suppressed_phone_numbers:
+                metrics.SUPPRESSED.inc(len(response.suppressed_phone_numbers))
         else:
             if admission is not None and self._limiter is not None:
                 # Not a new send after all: give back what its admission consumed.
