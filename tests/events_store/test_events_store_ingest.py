@@ -205,3 +205,60 @@ async def test_close_stops_the_parse_thread(store: Backend) -> None:
     # A later body starts a new worker rather than failing.
     assert (await ingestor.ingest_body(Stream.REPORTS, body, Source.PUSH)).accepted
     ingestor.close()
+
+
+async def test_a_version_2_file_keeps_its_send_log_readable(tmp_path: Path) -> None:
+    """Sends recorded by a version-2 gateway (the WITHOUT ROWID `sends` table) still give
+    GetSendStatus its batch and new reports their sign, next to records of `send_log`,
+    until retention removes them."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from smsgateway.events.model import DeliveryReportIn, ReportFilter, SentBatch
+
+    first = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
+    await first.close()
+    sent_at = datetime(2026, 1, 1, 4, 0, tzinfo=UTC)
+    with sqlite3.connect(tmp_path / "events.db") as conn:  # as a version-2 gateway left it
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute(
+            "INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?)",
+            ("OLD1", "Old", 2, sent_at.timestamp(), "13900000001,13900000002", "team-a"),
+        )
+
+    store = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
+    try:
+        await store.send_log.record_sends(
+            [SentBatch("NEW1", ("13900000003",), "New", 2, datetime.now(UTC), "team-b")]
+        )
+        old = await store.send_log.sent_batch("OLD1")
+        assert old is not None and old.sign == "Old" and old.caller == "team-a"
+        assert old.phone_numbers == ("13900000001", "13900000002")
+        new = await store.send_log.sent_batch("NEW1")
+        assert new is not None and new.sign == "New"
+        assert await store.send_log.sent_batch("NONE") is None
+
+        cst = timezone(timedelta(hours=8))
+        reports = [
+            DeliveryReportIn(
+                biz_id=biz,
+                phone_number=phone,
+                provider_code="10000",
+                success=True,
+                message="ok",
+                sms_size=1,
+                send_time=datetime(2026, 1, 1, 12, 0, tzinfo=cst),
+                report_time=datetime(2026, 1, 1, 12, 0, 5, tzinfo=cst),
+            )
+            for biz, phone in (("OLD1", "13900000001"), ("NEW1", "13900000003"))
+        ]
+        result = await store.events.append_reports(reports, Source.PUSH)
+        assert [r.sign for r in result.stored if isinstance(r, StoredReport)] == ["Old", "New"]
+        old_only = await store.events.read(Stream.REPORTS, 0, 10, ReportFilter(sign="Old"))
+        assert [r.report.biz_id for r in old_only if isinstance(r, StoredReport)] == ["OLD1"]
+    finally:
+        await store.close()
+    with sqlite3.connect(tmp_path / "events.db") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "3",
+        )

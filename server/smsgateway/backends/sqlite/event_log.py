@@ -98,14 +98,17 @@ class SqliteEventLog:
         keys = report_dedup_keys(reports, iso)
         source_value = source.value
         seen = self._existing_keys(conn, "reports", keys)
-        signs: dict[str, str] = dict(
-            _select_in(
-                conn,
-                "SELECT biz_id, sign FROM sends WHERE biz_id IN",
-                sorted({r.biz_id for r in reports}),
-                row=lambda r: (r[0], r[1]),
+        biz_ids = sorted({r.biz_id for r in reports})
+        signs: dict[str, str] = {}
+        for table in ("sends", "send_log"):  # `sends`: recorded by a version-2 file
+            signs.update(
+                _select_in(
+                    conn,
+                    f"SELECT biz_id, sign FROM {table} WHERE biz_id IN",
+                    biz_ids,
+                    row=lambda r: (r[0], r[1]),
+                )
             )
-        )
         new: list[DeliveryReportIn] = []
         new_signs: list[str] = []
         params: list[Any] = []
@@ -319,6 +322,7 @@ class SqliteEventLog:
     def _prune_side_tables(self, cutoff: float) -> None:
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM sends WHERE sent_at < ?", (cutoff,))
+            conn.execute("DELETE FROM send_log WHERE sent_at < ?", (cutoff,))
             conn.execute("DELETE FROM dead_letters WHERE received_at < ?", (cutoff,))
 
 

@@ -25,7 +25,7 @@ class SqliteSendLog:
     def _record_sends(self, batches: list[SentBatch]) -> None:
         # One multi-row statement per chunk, each committing by itself without an fsync
         # (written behind the sends' answers; see `SqliteDatabase.unsynced`). A report
-        # that beat its send's record gets the sign from a trigger (`sends_sign_reports`)
+        # that beat its send's record gets the sign from a trigger (`send_log_sign_reports`)
         # inside the same statement.
         conn = self._db.unsynced
         for start in range(0, len(batches), _CHUNK):
@@ -41,7 +41,7 @@ class SqliteSendLog:
                     b.caller,
                 )
             conn.execute(
-                "INSERT OR REPLACE INTO sends"
+                "INSERT OR REPLACE INTO send_log"
                 " (biz_id, sign, kind, sent_at, phone_numbers, caller) VALUES "
                 + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
                 values,
@@ -51,10 +51,16 @@ class SqliteSendLog:
         return await self._db.read(self._sent_batch, biz_id)
 
     def _sent_batch(self, biz_id: str) -> SentBatch | None:
-        row = self._db.conn.execute(
-            "SELECT biz_id, sign, kind, sent_at, phone_numbers, caller FROM sends WHERE biz_id = ?",
-            (biz_id,),
-        ).fetchone()
+        conn = self._db.conn
+        row = None
+        for table in ("send_log", "sends"):  # `sends`: recorded by a version-2 file
+            row = conn.execute(
+                "SELECT biz_id, sign, kind, sent_at, phone_numbers, caller"
+                f" FROM {table} WHERE biz_id = ?",
+                (biz_id,),
+            ).fetchone()
+            if row is not None:
+                break
         if row is None:
             return None
         phones = tuple(p for p in row["phone_numbers"].split(",") if p)
