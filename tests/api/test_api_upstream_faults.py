@@ -68,6 +68,27 @@ async def test_slow_provider_beyond_the_callers_deadline(gateway) -> None:
     assert gateway.sandbox.requests[SEND] == 1
 
 
+async def test_an_answer_just_after_the_callers_deadline_is_recorded(gateway) -> None:
+    """The caller gets DEADLINE_EXCEEDED (its deadline comes first, never the gateway's
+    "no answer" a moment before it), and the provider's answer that comes shortly after
+    is recorded: GetSend reports the call accepted, not unknown."""
+    import asyncio
+
+    await gateway.stub.GetBalance(pb.GetBalanceRequest())
+    gateway.sandbox.set_faults(latency_seconds=0.35, paths=frozenset({SEND}))
+    req = request()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await gateway.stub.SendSms(req, timeout=0.3)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    for _ in range(100):
+        got = await gateway.stub.GetSend(pb.GetSendRequest(request_id=req.request_id))
+        if got.calls and got.calls[0].call.message != "in flight":
+            break
+        await asyncio.sleep(0.05)
+    assert got.calls[0].call.outcome == pb.CALL_OUTCOME_ACCEPTED
+    assert gateway.sandbox.requests[SEND] == 1
+
+
 async def test_provider_error_code_is_failed_precondition_with_the_code(gateway) -> None:
     gateway.sandbox.set_faults(error_rate=1.0, error_code="10500", paths=frozenset({SEND}))
     details = await send_error(gateway, request())

@@ -79,6 +79,11 @@ def _counters(kind: str, outcome: str, caller: str) -> _Counters:
 
 # Calls a retry may make again: nothing of them reached a handset.
 _RETRYABLE = (pb.CALL_OUTCOME_NOT_SENT, pb.CALL_OUTCOME_REJECTED)
+_PAST_DEADLINE_SECONDS = 0.25
+"""How long a provider call that left may outlive its caller's deadline. The caller's own
+deadline comes first, so it always gets `DEADLINE_EXCEEDED` (never, by a race of a few
+milliseconds, the gateway's "no answer" a moment before it), and an answer arriving just
+after is still recorded for `GetSend` and retries instead of "unknown"."""
 _IN_FLIGHT_WAIT_SECONDS = 15.0
 """How long a duplicate waits at most (within its deadline) for calls that another replica
 has in flight: longer than a provider call may take (10 s by default)."""
@@ -320,6 +325,8 @@ class SendService:
             # Recorded "in flight" (with the claim or taken): record that it never left.
             self._idempotency.record_outcome(plan.request_id, call)
             return True
+        if deadline is not None and time.monotonic() < deadline:
+            deadline += _PAST_DEADLINE_SECONDS  # (a call not started by then never starts)
         try:
             if plan.template_id is not None:
                 receipt = await self._client.send_template(
