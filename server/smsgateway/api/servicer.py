@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -55,9 +56,9 @@ def _as_caller(plan: SendPlan, caller: Caller) -> SendPlan:
     """The plan as sent by `caller`: its name travels with the send, and its request_ids
     are its own (another caller reusing one gets ALREADY_EXISTS, never this answer)."""
     if caller is ANONYMOUS:
-        return plan.sent_by(caller.name, plan.fingerprint)
+        return dataclasses.replace(plan, caller=caller.name)
     fingerprint = hashlib.sha256(plan.fingerprint + b"\0caller:" + caller.name.encode()).digest()
-    return plan.sent_by(caller.name, fingerprint)
+    return dataclasses.replace(plan, caller=caller.name, fingerprint=fingerprint)
 
 
 def _sign_of(content: str) -> str:

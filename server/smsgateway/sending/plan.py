@@ -49,22 +49,6 @@ class SendPlan:
         digest.update(body)
         return digest.digest()
 
-    def sent_by(self, caller: str, fingerprint: bytes) -> SendPlan:
-        """This plan as sent by `caller`, with the fingerprint that includes it."""
-        return SendPlan(
-            self.method,
-            self.request_id,
-            fingerprint,
-            self.phone_numbers,
-            self.sign,
-            self.content,
-            self.kind,
-            self.segments,
-            self.template_id,
-            self.params_json,
-            caller,
-        )
-
 
 class SendFailedError(Exception):
     """Not every provider call of a send was accepted; `response` says which were."""

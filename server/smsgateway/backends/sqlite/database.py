@@ -64,6 +64,9 @@ class SqliteDatabase:
         self._writer: ThreadPoolExecutor | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._inode: tuple[int, int] | None = None
+        self.legacy_send_log = False
+        """True when the file holds send-log records of schema 2 (`sends`), read next to
+        `send_log` until retention removes them; nothing writes `sends` any more."""
         # Each connection is created, used and closed on its own thread only.
         self._local = threading.local()
 
@@ -186,6 +189,7 @@ class SqliteDatabase:
         conn = self.conn
         conn.executescript(SCHEMA)
         migrate_columns(conn)
+        self.legacy_send_log = conn.execute("SELECT 1 FROM sends LIMIT 1").fetchone() is not None
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
             conn.execute(

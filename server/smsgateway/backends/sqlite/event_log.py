@@ -100,7 +100,7 @@ class SqliteEventLog:
         seen = self._existing_keys(conn, "reports", keys)
         biz_ids = sorted({r.biz_id for r in reports})
         signs: dict[str, str] = {}
-        for table in ("sends", "send_log"):  # `sends`: recorded by a version-2 file
+        for table in ("sends", "send_log") if self._db.legacy_send_log else ("send_log",):
             signs.update(
                 _select_in(
                     conn,

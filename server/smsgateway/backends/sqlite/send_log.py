@@ -53,7 +53,7 @@ class SqliteSendLog:
     def _sent_batch(self, biz_id: str) -> SentBatch | None:
         conn = self._db.conn
         row = None
-        for table in ("send_log", "sends"):  # `sends`: recorded by a version-2 file
+        for table in ("send_log", "sends") if self._db.legacy_send_log else ("send_log",):
             row = conn.execute(
                 "SELECT biz_id, sign, kind, sent_at, phone_numbers, caller"
                 f" FROM {table} WHERE biz_id = ?",
