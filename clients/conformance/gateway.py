@@ -30,7 +30,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,16 +41,13 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from testkit.ports import free_port  # ports outside the ephemeral range
+
 APPROVED_TEMPLATE_ID = "1192360392260608"
 """The template id the sandbox provider approves (every other id gets 10003)."""
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def gateway_binary() -> str:
