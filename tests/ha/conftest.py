@@ -20,7 +20,8 @@ MakeCluster = Callable[..., Awaitable[Cluster]]
 
 @pytest.fixture
 async def make_cluster(tmp_path: Path) -> AsyncIterator[MakeCluster]:
-    """`await make_cluster(replicas=3, env={...}, sandbox_args=(...))`: a started cluster."""
+    """`await make_cluster(replicas=3, env={...}, sandbox_args=(...), redis_tls=False)`: a
+    started cluster (`redis_tls`: Redis serves TLS only, the gateways verify it with a CA file)."""
     started: list[Cluster] = []
 
     async def make(
@@ -28,12 +29,14 @@ async def make_cluster(tmp_path: Path) -> AsyncIterator[MakeCluster]:
         replicas: int = 3,
         env: Mapping[str, str] | None = None,
         sandbox_args: tuple[str, ...] = (),
+        redis_tls: bool = False,
     ) -> Cluster:
         cluster = Cluster(
             tmp_path / f"cluster-{len(started)}",
             replicas=replicas,
             env=dict(env or {}),
             sandbox_args=sandbox_args,
+            redis_tls=redis_tls,
         )
         started.append(cluster)
         await cluster.start()

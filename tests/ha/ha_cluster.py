@@ -28,6 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
+from testkit.certs import Authority
 from testkit.ports import free_port
 from testkit.redis_server import RedisServer
 
@@ -214,6 +215,9 @@ class Cluster:
     """Extra SMSGW_* settings for every gateway."""
     appendfsync: str = "always"
     sandbox_args: tuple[str, ...] = ()
+    redis_tls: bool = False
+    """Redis serves TLS only (a certificate from a test CA); the gateways get `rediss://`
+    and the CA as SMSGW_REDIS_TLS_CA_FILE."""
     redis: RedisServer = field(init=False)
     sandbox: Process = field(init=False)
     sandbox_url: str = field(init=False)
@@ -221,8 +225,13 @@ class Cluster:
     _secret: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
 
     def __post_init__(self) -> None:
+        tls: dict[str, Any] = {}
+        if self.redis_tls:
+            ca = Authority.create(self.directory / "tls")
+            tls = {"tls": ca.issue("redis", server=True), "tls_ca": ca.cert}
+            self.env = {**self.env, "SMSGW_REDIS_TLS_CA_FILE": str(ca.cert)}
         self.redis = RedisServer(
-            self.directory / "redis", appendonly=True, appendfsync=self.appendfsync
+            self.directory / "redis", appendonly=True, appendfsync=self.appendfsync, **tls
         )
         port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{port}"

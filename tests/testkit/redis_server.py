@@ -10,11 +10,13 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testkit.certs import Pair
 from testkit.ports import free_port
 
 _START_TIMEOUT_S = 10.0
@@ -43,20 +45,34 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     password: str | None = None
     extra_args: tuple[str, ...] = ()
+    tls: Pair | None = None
+    """Serve TLS only (no plain port), with this certificate and key."""
+    tls_ca: Path | None = None
+    """The CA that issued `tls` (clients are not asked for certificates)."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://{auth}127.0.0.1:{self.port}/0"
+
+    def _port_args(self) -> list[str]:
+        if self.tls is None:
+            return ["--port", str(self.port)]
+        assert self.tls_ca is not None, "a TLS server needs the CA that issued its certificate"
+        return [
+            *("--port", "0", "--tls-port", str(self.port)),
+            *("--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key)),
+            *("--tls-ca-cert-file", str(self.tls_ca), "--tls-auth-clients", "no"),
+        ]
 
     def start(self) -> RedisServer:
         """Start (or restart, on the same data directory) and wait until it answers PING."""
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
-            "--port",
-            str(self.port),
+            *self._port_args(),
             "--bind",
             "127.0.0.1",
             "--dir",
@@ -92,7 +108,11 @@ class RedisServer:
 
     def _answers_ping(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=0.5)
+            if self.tls is not None:
+                context = ssl.create_default_context(cafile=self.tls_ca)
+                sock = context.wrap_socket(sock, server_hostname="127.0.0.1")
+            with sock:
                 if self.password:
                     sock.sendall(f"AUTH {self.password}\r\n".encode())
                     sock.recv(64)

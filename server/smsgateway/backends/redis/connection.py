@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 class Client(redis.asyncio.Redis):
     """The client every Redis port takes (bytes in, bytes out: `decode_responses=False`):
     redis-py's, plus `multiplexer`, one pipelined connection that `LuaScript` runs on
-    (None: everything uses redis-py's pool, e.g. for `rediss://` and unix sockets)."""
+    (None: everything uses redis-py's pool, as for unix sockets)."""
 
     multiplexer: Multiplexer | None = None
 
@@ -152,7 +153,8 @@ def connect(settings: RedisSettings) -> Client:
     )
     client = Client(connection_pool=pool)
     client.auto_close_connection_pool = True  # as `from_pool`: the client owns its pool
-    if urlsplit(settings.url).scheme == "redis" and "path" not in kwargs:
+    scheme = urlsplit(settings.url).scheme
+    if scheme in ("redis", "rediss") and "path" not in kwargs:
         client.multiplexer = Multiplexer(
             kwargs.get("host", "localhost"),
             int(kwargs.get("port", 6379)),
@@ -162,8 +164,28 @@ def connect(settings: RedisSettings) -> Client:
             connect_timeout=settings.connect_timeout_seconds,
             command_timeout=settings.socket_timeout_seconds,
             retries=settings.retries,
+            tls=_tls_context(kwargs) if scheme == "rediss" else None,
         )
     return client
+
+
+_CERT_REQS = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+
+
+def _tls_context(kwargs: dict[str, Any]) -> ssl.SSLContext:
+    """The TLS context of the pipelined connection, as redis-py's pool connects: the CA
+    file (else the system's trust store), and the URL's `ssl_cert_reqs` and
+    `ssl_check_hostname` when it sets them (by default the server's certificate and name
+    are verified)."""
+    context = ssl.create_default_context(cafile=kwargs.get("ssl_ca_certs"))
+    reqs = kwargs.get("ssl_cert_reqs", ssl.CERT_REQUIRED)
+    if isinstance(reqs, str):
+        reqs = _CERT_REQS.get(reqs.lower(), ssl.CERT_REQUIRED)
+    context.check_hostname = bool(kwargs.get("ssl_check_hostname", True)) and (
+        reqs != ssl.CERT_NONE
+    )
+    context.verify_mode = reqs
+    return context
 
 
 async def read_persistence(client: Client) -> dict[str, str]:

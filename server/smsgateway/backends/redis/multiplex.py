@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
+import ssl
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
@@ -141,9 +142,12 @@ class Multiplexer:
         command_timeout: float = 5.0,
         retries: int = 3,
         max_in_flight: int = 10_000,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        """Timeouts in seconds; `retries`: new connections tried after a broken one."""
+        """Timeouts in seconds; `retries`: new connections tried after a broken one;
+        `tls`: the context of a TLS connection (`rediss://`), which verifies `host`."""
         self._host, self._port, self._db = host, port, db
+        self._tls = tls
         self._username, self._password = username, password
         self._client_name = client_name
         self._connect_timeout = connect_timeout
@@ -156,7 +160,8 @@ class Multiplexer:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"Multiplexer({self._host}:{self._port}/{self._db})"
+        scheme = "rediss" if self._tls is not None else "redis"
+        return f"Multiplexer({scheme}://{self._host}:{self._port}/{self._db})"
 
     async def execute(self, *args: EncodedArg) -> Any:
         """The command's reply; redis-py's exceptions on failure (see the module doc)."""
@@ -206,11 +211,18 @@ class Multiplexer:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(loop), self._host, self._port
+                    lambda: _Connection(loop),
+                    self._host,
+                    self._port,
+                    ssl=self._tls,
+                    server_hostname=self._host if self._tls is not None else None,
                 )
                 await self._handshake(connection)
         except TimeoutError:
             raise rex.TimeoutError("connecting to Redis timed out") from None
+        except ssl.SSLError as exc:
+            detail = getattr(exc, "verify_message", None) or exc.reason or type(exc).__name__
+            raise rex.ConnectionError(f"TLS with Redis failed ({detail})") from None
         except OSError as exc:
             raise rex.ConnectionError(f"cannot connect to Redis ({exc.strerror})") from None
         if self._closed:
