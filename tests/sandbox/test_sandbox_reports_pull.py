@@ -178,3 +178,25 @@ async def test_uplink_snake_case_and_sign_required(start_sandbox: StartSandbox) 
     [uplink] = await wire.pull("/sms/smsUp", sign=SIGN)
     assert set(uplink) == {"phone_number", "send_time", "content", "sequence_id"}
     assert uplink["send_time"] == "2026-01-02 08:00:01"
+
+
+async def test_a_sandbox_nobody_pulls_from_stays_bounded(start_sandbox: StartSandbox) -> None:
+    """Sends keep coming, reports are never pulled: past `max_kept` the oldest batches and
+    reports are forgotten (and counted), the newest are still served."""
+    clock = FakeClock()
+    wire = await start_sandbox(fast_config(max_kept=20, report_delay_seconds=0), clock)
+    biz_ids = []
+    for i in range(50):
+        _, body = await wire.send(phoneNumbers=f"1390000{i:04d}")
+        biz_ids.append(body["bizId"])
+        clock.now += 1
+    status, state, text = await wire.call("GET", "/admin/state")
+    assert status == 200, text
+    assert len(wire.provider.batches) <= 20 and state["batches"] <= 20
+    assert state["forgottenBatches"] == 50 - state["batches"]
+    assert [b.biz_id for b in wire.provider.batches] == biz_ids[-state["batches"] :]
+    assert state["pendingReports"] <= 20
+    assert state["forgottenReports"] == 50 - state["pendingReports"]
+    reports = await wire.pull("/sms/deliver")
+    assert [r["bizId"] for r in reports] == biz_ids[-len(reports) :]
+    assert biz_ids[-1] == reports[-1]["bizId"]

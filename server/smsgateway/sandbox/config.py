@@ -83,6 +83,10 @@ class SandboxConfig:
     """Serve already pulled (or pushed) items again on every pull, to test de-duplication."""
     pull_max_items: int = 1000
     """Most items returned by one pull of /sms/deliver or /sms/smsUp."""
+    max_kept: int = 100_000
+    """Most accepted batches, and most reports and uplinks per stream, held in memory: past
+    it the oldest are forgotten (counted as `forgotten*` in /admin/state), so a sandbox
+    left running under load stays within a bounded size."""
     token_rejection_http_status: int = 401
     """HTTP status of a `40001 token无效` reply (200 makes the code the only signal)."""
     seed: int | None = None
@@ -123,8 +127,8 @@ class SandboxConfig:
                 raise ValueError(f"report_outcomes: weight of {code!r} must be finite and >= 0")
         if sum(self.report_outcomes.values()) <= 0:
             raise ValueError("report_outcomes: weights must not all be 0")
-        if self.push_batch_size < 1 or self.pull_max_items < 1:
-            raise ValueError("push_batch_size and pull_max_items must be >= 1")
+        if self.push_batch_size < 1 or self.pull_max_items < 1 or self.max_kept < 1:
+            raise ValueError("push_batch_size, pull_max_items and max_kept must be >= 1")
         if not min(self.push_interval_seconds, self.push_retry_seconds) > 0:
             # 0 would make the pushers spin on the event loop.
             raise ValueError("push_interval_seconds and push_retry_seconds must be > 0")
@@ -249,6 +253,7 @@ _CONFIG_TYPES: Mapping[str, tuple[type, ...]] = MappingProxyType(
         "report_push_url": (str, type(None)),
         "uplink_push_url": (str, type(None)),
         "push_batch_size": (int,),
+        "max_kept": (int,),
         "push_interval_seconds": _NUMBER,
         "push_retry_seconds": _NUMBER,
         "push_timeout_seconds": _NUMBER,

@@ -22,7 +22,8 @@ class SandboxState:
         # Faults draw from their own RNG so toggling them does not shift bizIds/outcomes.
         self.fault_rng = random.Random(None if config.seed is None else config.seed + 1)
         self.faults = Faults()
-        self.batches: list[SandboxBatch] = []
+        self.batches: list[SandboxBatch] = []  # oldest first, at most config.max_kept
+        self.forgotten_batches = 0
         self.requests: collections.Counter[str] = collections.Counter()
         self.tokens_issued = 0
         self.balance: Decimal = config.balance
@@ -30,6 +31,16 @@ class SandboxState:
         self.reports: Stream[Report] = Stream()
         self.uplinks: Stream[Uplink] = Stream()
         self.next_sequence_id = 1_000_000_000 + self.rng.randrange(1_000_000_000)
+
+    def record_batch(self, batch: SandboxBatch) -> None:
+        """Remember an accepted batch; past `max_kept` the oldest are forgotten (a tenth at
+        a time, so that trimming the list stays cheap)."""
+        self.batches.append(batch)
+        excess = len(self.batches) - self.config.max_kept
+        if excess > 0:
+            drop = max(excess, self.config.max_kept // 10)
+            del self.batches[:drop]
+            self.forgotten_batches += drop
 
     def reseed(self, seed: int | None) -> None:
         """Restart both RNGs from `seed` (None: unpredictable)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -54,8 +55,23 @@ class Stream(Generic[T]):
         self.pushed_total = 0
         self.pulled_total = 0
         self.push_failures = 0
+        self.forgotten = 0
 
-    def add(self, due: float, sign: str, item: T) -> None:
+    def add(self, due: float, sign: str, item: T, *, keep: int) -> None:
+        """Schedule `item` for `due`. Holding `keep` items already, the oldest tenth is
+        forgotten first (due ones first, then the next due), a tenth at a time so that
+        a full stream stays cheap to add to."""
+        excess = len(self._ready) + len(self._scheduled) + 1 - keep
+        if excess > 0:
+            drop = max(excess, keep // 10)
+            ready = list(itertools.islice(self._ready, drop))
+            for seq in ready:
+                del self._ready[seq]
+            rest = min(drop - len(ready), len(self._scheduled))
+            if rest:
+                self._scheduled.sort()  # a sorted list is a heap
+                del self._scheduled[:rest]
+            self.forgotten += len(ready) + rest
         self._seq += 1
         heapq.heappush(self._scheduled, (due, self._seq, Entry(self._seq, sign, item)))
 

@@ -35,7 +35,7 @@ def accept_send(state: SandboxState, send: SendParams) -> str:
     state.balance -= cost
     now = state.clock()
     biz_id = str(state.rng.randrange(10**19, 10**20))
-    state.batches.append(
+    state.record_batch(
         SandboxBatch(
             biz_id=biz_id,
             phone_numbers=numbers,
@@ -55,7 +55,8 @@ def accept_send(state: SandboxState, send: SendParams) -> str:
         drawn = state.rng.choices(codes, list(cfg.report_outcomes.values()), k=len(numbers))
     due = now + cfg.report_delay_seconds
     for number, code in zip(numbers, drawn, strict=True):
-        state.reports.add(due, send.sign, Report(biz_id, number, code, segments, now, due))
+        report = Report(biz_id, number, code, segments, now, due)
+        state.reports.add(due, send.sign, report, keep=cfg.max_kept)
     return biz_id
 
 
@@ -84,7 +85,7 @@ def inject_uplink(
         timestamp = send_time.timestamp()
     uplink = Uplink(phone_number, content, sign, state.next_sequence_id, timestamp)
     state.next_sequence_id += 1
-    state.uplinks.add(state.clock(), sign, uplink)
+    state.uplinks.add(state.clock(), sign, uplink, keep=state.config.max_kept)
     return {
         "phoneNumber": uplink.phone_number,
         "sendTime": format_time(uplink.send_time),
