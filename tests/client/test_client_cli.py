@@ -387,11 +387,26 @@ async def test_watch_reports_with_a_group_acks_what_it_printed(gateway, run_cli,
         'segments=1 reportTime=2026-01-01T00:00:03Z source=PUSH message="请求成功"'
     )
     acks = gateway.fake.of("AcknowledgeEvents")
-    assert [list(a.cursors) for a in acks] == [[3], [4], [5]]
+    assert [c for a in acks for c in a.cursors] == [3, 4, 5]  # in order, each once
     assert all(
         a.consumer_group == "billing" and a.stream == pb.EVENT_STREAM_DELIVERY_REPORTS for a in acks
     )
     assert gateway.fake.unacked == {6, 7}  # delivered to the member but never printed
+
+
+async def test_watch_in_a_group_acknowledges_a_fast_stream_in_batches(gateway, run_cli, events):
+    gateway.fake.uplinks = [events.uplink(c) for c in range(1, 251)]
+    gateway.fake.hold_streams = True
+    result = await run_cli(
+        "--target", gateway.target, "watch", "uplinks", "--group", "g", "--max-events", "250"
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert len(result.out.splitlines()) == 250
+    acks = gateway.fake.of("AcknowledgeEvents")
+    assert [c for a in acks for c in a.cursors] == list(range(1, 251))
+    assert len(acks) <= 10, [len(a.cursors) for a in acks]  # not one call per event
+    assert max(len(a.cursors) for a in acks) <= 100
+    assert gateway.fake.unacked == set()
 
 
 async def test_watch_without_group_does_not_ack_and_ends_with_the_stream(gateway, run_cli, events):
