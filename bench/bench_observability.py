@@ -42,7 +42,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind
 
-from smsgateway.observability import metrics
+from smsgateway.observability import upstream_metrics
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.observability.tracing import redact_url
 
@@ -87,7 +87,7 @@ async def _bare(request: Any, context: Any) -> Any:
 
 def _instrumented_handler(provider: trace.TracerProvider | None) -> Callable[..., Awaitable[Any]]:
     tracer = trace.get_tracer("bench.upstream", tracer_provider=provider)
-    observer = metrics.MetricsUpstreamObserver()
+    observer = upstream_metrics.MetricsUpstreamObserver()
 
     async def handler(request: Any, context: Any) -> Any:
         # What the upstream client adds per provider POST.

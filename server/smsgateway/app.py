@@ -39,7 +39,7 @@ from smsgateway.events.webhooks import (
 )
 from smsgateway.leadership import Leadership
 from smsgateway.maintenance import Maintenance
-from smsgateway.observability import metrics
+from smsgateway.observability import metrics, metrics_server, upstream_metrics
 from smsgateway.observability.balance import BalanceRefresher
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
@@ -161,12 +161,12 @@ class App:
         client = ProviderClient(
             session,
             upstream_config,
-            observer=metrics.MetricsUpstreamObserver(),
+            observer=upstream_metrics.MetricsUpstreamObserver(),
             token_store=backend.tokens,
             tracer_provider=tracer_provider,
         )
         stack.push_async_callback(client.close)
-        metrics.bind_token_expiry(lambda: client.tokens.seconds_until_expiry)
+        upstream_metrics.bind_token_expiry(lambda: client.tokens.seconds_until_expiry)
 
         # Jobs that exactly one replica runs: the leader of the "singletons" lease.
         singletons: list[_Singleton] = []
@@ -233,7 +233,7 @@ class App:
 
         stack.push_async_callback(stop_grpc)
 
-        metrics_runner = await metrics.start_metrics_server(s.bind_host, s.metrics_port)
+        metrics_runner = await metrics_server.start_metrics_server(s.bind_host, s.metrics_port)
         stack.push_async_callback(metrics_runner.cleanup)
         metrics_port = _runner_port(metrics_runner)
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
 
-from smsgateway.observability import metrics
+from smsgateway.observability import metrics, metrics_server, upstream_metrics
 from smsgateway.observability.balance import BalanceRefresher
 
 PROMTOOL = shutil.which("promtool")
@@ -25,7 +25,7 @@ def _exercise_every_metric() -> None:
     """Give every labelled metric at least one series, as a busy gateway would."""
     metrics.GRPC_REQUESTS.labels("smsgateway.v1.SmsGateway/SendSms", "OK").inc()
     metrics.GRPC_LATENCY.labels("smsgateway.v1.SmsGateway/SendSms").observe(0.0004)
-    observer = metrics.MetricsUpstreamObserver()
+    observer = upstream_metrics.MetricsUpstreamObserver()
     observer.request_finished("send", "success", 0.05)
     observer.token_fetched("cold", "success")
     metrics.RECIPIENTS.labels("verification_code", "accepted").inc(3)
@@ -50,7 +50,7 @@ def test_exposition_passes_promtool_check_metrics() -> None:
     assert PROMTOOL is not None
     done = subprocess.run(
         [PROMTOOL, "check", "metrics"],
-        input=metrics.render(),
+        input=metrics_server.render(),
         capture_output=True,
         timeout=30,
         check=False,
@@ -62,7 +62,7 @@ def test_exposition_passes_promtool_check_metrics() -> None:
 
 def test_every_metric_is_prefixed_and_typed() -> None:
     _exercise_every_metric()
-    families = list(text_string_to_metric_families(metrics.render().decode()))
+    families = list(text_string_to_metric_families(metrics_server.render().decode()))
     ours = [f for f in families if not f.name.startswith(("process_", "python_"))]
     assert len(ours) >= 22
     for family in ours:
@@ -80,14 +80,14 @@ _PHONE_LIKE = re.compile(r"\d{7,}")
 
 def test_no_label_value_looks_like_a_phone_number_or_biz_id() -> None:
     _exercise_every_metric()
-    for family in text_string_to_metric_families(metrics.render().decode()):
+    for family in text_string_to_metric_families(metrics_server.render().decode()):
         for sample in family.samples:
             for key, value in sample.labels.items():
                 assert not _PHONE_LIKE.search(value), (sample.name, key, value)
 
 
 def test_observer_bounds_unexpected_labels() -> None:
-    observer = metrics.MetricsUpstreamObserver()
+    observer = upstream_metrics.MetricsUpstreamObserver()
 
     def count(endpoint: str, outcome: str) -> float:
         value = metrics.REGISTRY.get_sample_value(
@@ -98,8 +98,8 @@ def test_observer_bounds_unexpected_labels() -> None:
     before = count("other", "other")
     observer.request_finished("/sms/send?token=abc&phoneNumbers=13651688564", "weird", 0.1)
     assert count("other", "other") == before + 1
-    assert b"13651688564" not in metrics.render()
-    assert b"token=abc" not in metrics.render()
+    assert b"13651688564" not in metrics_server.render()
+    assert b"token=abc" not in metrics_server.render()
 
     before_to = count("deliver", "timeout")
     observer.request_finished("deliver", "timeout", 10.0)
@@ -161,7 +161,7 @@ def test_status_label_accepts_grpc_status_codes() -> None:
 
 def test_token_expiry_reads_the_cache_at_scrape_time() -> None:
     left: list[float | None] = [None]
-    metrics.bind_token_expiry(lambda: left[0])
+    upstream_metrics.bind_token_expiry(lambda: left[0])
     assert metrics.REGISTRY.get_sample_value("smsgateway_token_expiry_seconds") == 0.0
     left[0] = 7100.5
     assert metrics.REGISTRY.get_sample_value("smsgateway_token_expiry_seconds") == 7100.5
@@ -170,7 +170,7 @@ def test_token_expiry_reads_the_cache_at_scrape_time() -> None:
 
 
 async def test_metrics_endpoint_serves_the_registry_over_http() -> None:
-    runner = await metrics.start_metrics_server("127.0.0.1", 0)
+    runner = await metrics_server.start_metrics_server("127.0.0.1", 0)
     try:
         port = runner.addresses[0][1]
         metrics.OPT_OUTS.inc()
@@ -188,11 +188,11 @@ async def test_metrics_endpoint_serves_the_registry_over_http() -> None:
 
 
 async def test_metrics_server_port_in_use_fails_loudly() -> None:
-    runner = await metrics.start_metrics_server("127.0.0.1", 0)
+    runner = await metrics_server.start_metrics_server("127.0.0.1", 0)
     try:
         port = runner.addresses[0][1]
         with pytest.raises(OSError):
-            await metrics.start_metrics_server("127.0.0.1", port)
+            await metrics_server.start_metrics_server("127.0.0.1", port)
     finally:
         await runner.cleanup()
 

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from smsgateway.observability import metrics
+from smsgateway.observability import metrics, metrics_server
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.observability.tracing import (
     configure_tracing,
@@ -364,7 +364,7 @@ async def test_unknown_method_adds_no_series(channel: aio.Channel) -> None:
     with pytest.raises(aio.AioRpcError) as err:
         await bogus(b"")
     assert err.value.code() is grpc.StatusCode.UNIMPLEMENTED
-    assert b"Nope" not in metrics.render()
+    assert b"Nope" not in metrics_server.render()
 
 
 async def test_deadline_exceeded_is_counted(

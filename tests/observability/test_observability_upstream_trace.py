@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from smsgateway.observability import metrics
+from smsgateway.observability import metrics, upstream_metrics
 from smsgateway.observability.grpc_interceptor import ObservabilityInterceptor
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
 from smsgateway.upstream import ProviderClient, UpstreamConfig, new_session
@@ -56,7 +56,7 @@ async def gateway() -> AsyncIterator[tuple[smsgateway_pb2_grpc.SmsGatewayStub, P
     base_url = await sandbox.start()
     config = UpstreamConfig(base_url=base_url, app_id=APP_ID, secret=SECRET)
     session = new_session(config)
-    client = ProviderClient(session, config, observer=metrics.MetricsUpstreamObserver())
+    client = ProviderClient(session, config, observer=upstream_metrics.MetricsUpstreamObserver())
     server = aio.server(interceptors=[ObservabilityInterceptor()])
     smsgateway_pb2_grpc.add_SmsGatewayServicer_to_server(_Servicer(client), server)
     port = server.add_insecure_port("127.0.0.1:0")

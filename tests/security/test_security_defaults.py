@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from smsgateway.config import ConfigError, Settings, is_loopback_host
-from smsgateway.observability import metrics
+from smsgateway.observability import metrics, metrics_server
 from smsgateway.security.ports import Window
 from smsgateway.security.setup import build_security
 from smsgateway.v1 import smsgateway_pb2 as pb
@@ -69,7 +69,7 @@ async def test_explicitly_unauthenticated_warns_and_sets_the_gauge(
     try:
         assert "WITHOUT authentication" in caplog.text
         assert metrics.UNAUTHENTICATED_MODE._value.get() == 1
-        assert "smsgateway_unauthenticated_mode 1.0" in metrics.render().decode()
+        assert "smsgateway_unauthenticated_mode 1.0" in metrics_server.render().decode()
     finally:
         await gateway.stop()
     loopback = await start_secure_gateway(secure_settings(tmp_path / "e"))

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from smsgateway.observability import metrics
+from smsgateway.observability import metrics_server
 from smsgateway.observability.logging import JsonFormatter
 from smsgateway.v1 import smsgateway_pb2 as pb
 from testkit.callers import SIGN_A, SIGN_B
@@ -111,7 +111,7 @@ async def test_no_secret_reaches_logs_spans_metrics_or_errors(
     secrets += [k[6:26] for k in keys.values()]  # no part of a key either
     logs = log_out.getvalue()
     assert "call refused" in logs and "audit_send" in logs  # the lines are there...
-    exposition = metrics.render().decode()
+    exposition = metrics_server.render().decode()
     assert 'caller="tenant_a"' in exposition
     span_text = "\n".join(
         f"{s.name} {dict(s.attributes or {})} {[e.attributes for e in s.events]}"

@@ -10,16 +10,15 @@ Streams reconnect after `UNAVAILABLE` and resume right after the last event they
 yielded (or, in a consumer group, from the group's position). They ask the gateway for
 several events per response (`events_per_response`, default 100) and yield them one by
 one; a gateway that predates batching sends one per response, which they read as well.
+The retry policy at work is in retry.py, the resuming streams in streams.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import random
-import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -33,7 +32,6 @@ from smsgateway.v1 import smsgateway_pb2 as pb
 from smsgateway.v1 import smsgateway_pb2_grpc
 
 from .config import RetryPolicy, channel_options
-from .errors import GatewayError
 from .requests import (
     KindLike,
     StreamName,
@@ -46,13 +44,13 @@ from .requests import (
     parse_status,
     tls_credentials,
 )
+from .retry import Retrier, Sleep
+from .streams import checked_events_per_response, reports_of, resuming_stream, uplinks_of
 
 try:  # optional: the `tracing` extra
     from opentelemetry import propagate
 except ImportError:  # pragma: no cover - exercised by the client-only install test
     propagate = None  # type: ignore[assignment]
-
-log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_EVENTS_PER_RESPONSE",
@@ -69,7 +67,6 @@ __all__ = [
 #: Where the gateway listens by default (`make run`).
 DEFAULT_TARGET: Final = "localhost:50051"
 
-Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 E = TypeVar("E")
 
@@ -132,9 +129,9 @@ class SmsGatewayClient:
         if credentials is None and (ca_file is not None or client_cert_file is not None):
             credentials = tls_credentials(ca_file, client_cert_file, client_key_file)
         self._propagate_trace = propagate_trace
-        self._retry = retry or RetryPolicy.from_service_config()
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._retrier = Retrier(
+            retry or RetryPolicy.from_service_config(), sleep, rng or random.Random()
+        )
         self._owns_channel = channel is None
         if channel is None:
             options = channel_options(_MAX_MESSAGE_BYTES)
@@ -328,9 +325,9 @@ class SmsGatewayClient:
             start=_stream_start(start, after_cursor, start_time),
             filter=_report_filter(biz_ids, phone_numbers, sign, statuses),
             consumer_group=_group(group, ack_deadline, max_outstanding),
-            max_events_per_response=_events_per_response(events_per_response),
+            max_events_per_response=checked_events_per_response(events_per_response),
         )
-        return self._stream(self._stub.StreamDeliveryReports, request, _reports_of, reconnect)
+        return self._stream(self._stub.StreamDeliveryReports, request, reports_of, reconnect)
 
     def stream_uplinks(
         self,
@@ -352,9 +349,9 @@ class SmsGatewayClient:
             start=_stream_start(start, after_cursor, start_time),
             filter=pb.UplinkFilter(phone_numbers=list(phone_numbers), sign=sign),
             consumer_group=_group(group, ack_deadline, max_outstanding),
-            max_events_per_response=_events_per_response(events_per_response),
+            max_events_per_response=checked_events_per_response(events_per_response),
         )
-        return self._stream(self._stub.StreamUplinks, request, _uplinks_of, reconnect)
+        return self._stream(self._stub.StreamUplinks, request, uplinks_of, reconnect)
 
     async def acknowledge(self, stream: StreamName, group: str, cursors: Iterable[int]) -> int:
         """Acknowledge events of a consumer group; returns how many were pending.
@@ -408,41 +405,10 @@ class SmsGatewayClient:
             propagate.inject(carrier)  # nothing without an active span
         return self._metadata + tuple(carrier.items()) if carrier else self._metadata
 
-    def _next_delay(
-        self, error: GatewayError, attempt: int, deadline: float | None
-    ) -> float | None:
-        """The wait before another attempt, or None when the error is final."""
-        if not error.retryable or attempt >= self._retry.max_attempts:
-            return None
-        delay = max(self._retry.backoff(attempt, self._rng), error.retry_delay or 0.0)
-        if deadline is not None and time.monotonic() + delay >= deadline:
-            return None  # no time left for another attempt: fail now, not at the deadline
-        return delay
-
     async def _unary(self, method: Callable[..., Awaitable[T]], request: Any) -> T:
-        deadline = None if self._timeout is None else time.monotonic() + self._timeout
-        attempt = 1
-        while True:
-            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            try:
-                return await method(request, timeout=remaining, metadata=self._call_metadata())
-            except grpc.aio.AioRpcError as exc:
-                error = GatewayError.from_rpc_error(
-                    exc, request_id=getattr(request, "request_id", "")
-                )
-                delay = self._next_delay(error, attempt, deadline)
-                if delay is None:
-                    raise error from exc
-            log.warning(
-                "%s failed (attempt %d of %d), retrying in %.2fs: %s",
-                _rpc_name(request),
-                attempt,
-                self._retry.max_attempts,
-                delay,
-                error,
-            )
-            await self._sleep(delay)
-            attempt += 1
+        return await self._retrier.call(
+            method, request, overall_timeout=self._timeout, metadata=self._call_metadata
+        )
 
     async def _pages(
         self, method: Callable[..., Awaitable[T]], request: Any
@@ -454,72 +420,18 @@ class SmsGatewayClient:
                 return
             request.page_token = page.next_page_token
 
-    async def _stream(
+    def _stream(
         self,
         method: Callable[..., Any],
         request: Any,
         unwrap: Callable[[Any], Sequence[E]],
         reconnect: bool,
     ) -> AsyncGenerator[E, None]:
-        grouped = request.HasField("consumer_group")
-        last_cursor: int | None = None
-        attempt = 1
-        while True:
-            call = method(request, metadata=self._call_metadata())
-            try:
-                async for response in call:
-                    attempt = 1
-                    for event in unwrap(response):
-                        # Per event: a caller that stops (or a drop) mid-response
-                        # resumes right after the last event it was given.
-                        last_cursor = event.cursor  # type: ignore[attr-defined]
-                        yield event
-                return
-            except grpc.aio.AioRpcError as exc:
-                error = GatewayError.from_rpc_error(exc)
-                delay = self._next_delay(error, attempt, None) if reconnect else None
-                if delay is None:
-                    raise error from exc
-            finally:
-                call.cancel()
-            if not grouped and last_cursor is not None:
-                # Resume right after what the caller has seen. A group resumes from its
-                # own position instead, so its unacknowledged events come again.
-                resumed = type(request)()
-                resumed.CopyFrom(request)
-                resumed.start.after_cursor = last_cursor
-                request = resumed
-            log.warning(
-                "%s interrupted (attempt %d of %d), reconnecting in %.2fs: %s",
-                _rpc_name(request),
-                attempt,
-                self._retry.max_attempts,
-                delay,
-                error,
-            )
-            await self._sleep(delay)
-            attempt += 1
-
-
-def _events_per_response(value: int) -> int:
-    if not 1 <= value <= 1_000:
-        raise ValueError(f"events_per_response is {value}; must be 1 to 1000")
-    return value
-
-
-def _reports_of(response: pb.StreamDeliveryReportsResponse) -> Sequence[pb.DeliveryReport]:
-    """The reports of a response: batched ones, or the one of an unbatched response."""
-    if response.reports:
-        return response.reports
-    return [response.report] if response.HasField("report") else []
-
-
-def _uplinks_of(response: pb.StreamUplinksResponse) -> Sequence[pb.Uplink]:
-    """The uplinks of a response: batched ones, or the one of an unbatched response."""
-    if response.uplinks:
-        return response.uplinks
-    return [response.uplink] if response.HasField("uplink") else []
-
-
-def _rpc_name(request: Any) -> str:
-    return str(type(request).__name__).removesuffix("Request")
+        return resuming_stream(
+            method,
+            request,
+            unwrap,
+            retrier=self._retrier,
+            metadata=self._call_metadata,
+            reconnect=reconnect,
+        )

@@ -9,14 +9,15 @@ status code names, upstream endpoints and outcomes, SMS kinds, delivery statuses
 stream names, operator-chosen consumer-group names). Never put a phone number,
 bizId, request id, token or caller-supplied free text into a label: each distinct
 value creates a time series for the life of the process.
+
+The exposition (GET /metrics) is in metrics_server.py; the upstream client's observer
+and the token-expiry gauge binding are in upstream_metrics.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
-from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -26,7 +27,6 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.exposition import generate_latest
 
 from smsgateway import __version__
 
@@ -71,11 +71,7 @@ __all__ = [
     "UPLINKS",
     "UPSTREAM_LATENCY",
     "UPSTREAM_REQUESTS",
-    "MetricsUpstreamObserver",
-    "bind_token_expiry",
-    "render",
     "report_status_label",
-    "start_metrics_server",
     "status_label",
 ]
 
@@ -448,96 +444,3 @@ def report_status_label(provider_code: object) -> str:
     documented set is "unknown", so provider surprises cannot add series.
     """
     return _REPORT_STATUS_BY_CODE.get(str(provider_code).strip(), "unknown")
-
-
-def _bounded(value: str, allowed: frozenset[str]) -> str:
-    return value if value in allowed else "other"
-
-
-class MetricsUpstreamObserver:
-    """Implements the upstream client's `UpstreamObserver` protocol with Prometheus metrics.
-
-    Values outside the documented sets are counted as "other" rather than trusted,
-    keeping label cardinality bounded whatever the caller passes. Metric children are
-    cached per label pair: `labels()` takes a lock and builds a key on every call.
-    """
-
-    __slots__ = ("_requests", "_tokens")
-
-    def __init__(self) -> None:
-        self._requests: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self._tokens: dict[tuple[str, str], Any] = {}
-
-    def request_finished(self, endpoint: str, outcome: str, seconds: float) -> None:
-        """One HTTP request to the provider finished (any outcome, including timeouts)."""
-        children = self._requests.get((endpoint, outcome))
-        if children is None:
-            ep = _bounded(endpoint, UPSTREAM_ENDPOINTS)
-            oc = _bounded(outcome, UPSTREAM_OUTCOMES)
-            children = (UPSTREAM_REQUESTS.labels(ep, oc), UPSTREAM_LATENCY.labels(ep))
-            if ep != "other" and oc != "other":
-                # Only known pairs are cached, so junk input cannot grow the cache.
-                self._requests[(endpoint, outcome)] = children
-        children[0].inc()
-        children[1].observe(seconds)
-
-    def token_fetched(self, reason: str, result: str) -> None:
-        """One token fetch finished."""
-        child = self._tokens.get((reason, result))
-        if child is None:
-            rs, rt = _bounded(reason, TOKEN_REASONS), _bounded(result, TOKEN_RESULTS)
-            child = TOKEN_FETCHES.labels(rs, rt)
-            if rs != "other" and rt != "other":
-                self._tokens[(reason, result)] = child
-        child.inc()
-
-
-def bind_token_expiry(seconds_left: Callable[[], float | None]) -> None:
-    """Make `smsgateway_token_expiry_seconds` read the token cache at scrape time.
-
-    `seconds_left` is e.g. `TokenCache.seconds_until_expiry`: seconds until the cached
-    token expires (negative once expired), or None when none is cached (reads 0).
-    """
-
-    def _read() -> float:
-        left = seconds_left()
-        return 0.0 if left is None else float(left)
-
-    TOKEN_EXPIRY.set_function(_read)
-
-
-def render() -> bytes:
-    """The current exposition of `REGISTRY` in the Prometheus text format."""
-    return generate_latest(REGISTRY)
-
-
-# The classic text format, which every Prometheus version parses. prometheus_client's
-# CONTENT_TYPE_LATEST announces version=1.0.0 (UTF-8 names) from 0.22 on; our names are
-# all legacy-valid, so the body is the same and the older label is the safer one.
-_CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-
-
-async def _handle_metrics(_request: web.Request) -> web.Response:
-    # Rendering walks every series; it is small (bounded labels) and cheap, so it runs
-    # on the loop rather than paying a thread hop per scrape.
-    body = generate_latest(REGISTRY)
-    return web.Response(body=body, headers={"Content-Type": _CONTENT_TYPE})
-
-
-async def start_metrics_server(host: str, port: int) -> web.AppRunner:
-    """Serve GET /metrics from `REGISTRY` on host:port, in the running event loop.
-
-    Returns the started runner; call `await runner.cleanup()` on shutdown. With port 0
-    the real port is `runner.addresses[0][1]`.
-    """
-    app = web.Application()
-    app.router.add_get("/metrics", _handle_metrics)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner
