@@ -1,5 +1,8 @@
 """Sends/s and client CPU per send of `ProviderClient` against the in-process sandbox.
 
+Both HTTP clients are measured: the lean pool the gateway uses (`new_pool`) and an
+aiohttp session (`new_session`).
+
 A plain script, not a test:
     .venv/bin/python bench/bench_upstream.py [--sends 3000] [--rounds 3] [--concurrency 32]
                                              [--tracing]
@@ -21,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from smsgateway.sandbox import SandboxConfig, SandboxProvider
-from smsgateway.upstream import ProviderClient, UpstreamConfig, new_session
+from smsgateway.upstream import ProviderClient, UpstreamConfig, new_pool, new_session
 
 SIGN = "bench"
 CONTENT = "【bench】your code is 123456"
@@ -99,9 +102,17 @@ async def main(args: argparse.Namespace) -> None:
         session = new_session(config)
         client = ProviderClient(session, config, tracer_provider=tracer_provider)
         token = await client.tokens.get()
+        pool = new_pool(config)
+        pooled = ProviderClient(pool, config, tracer_provider=tracer_provider)
+        await pooled.tokens.get()
 
         async def via_client(i: int) -> object:
             return await client.send(
+                phone_numbers=[f"139{i:08d}"], sign=SIGN, content=CONTENT, kind=1
+            )
+
+        async def via_pool(i: int) -> object:
+            return await pooled.send(
                 phone_numbers=[f"139{i:08d}"], sign=SIGN, content=CONTENT, kind=1
             )
 
@@ -125,25 +136,35 @@ async def main(args: argparse.Namespace) -> None:
         warmup = min(500, args.sends)
         await drive(via_client, warmup, args.concurrency)
         await drive(bare, warmup, args.concurrency)
-        # The machine is shared: alternate the two and keep each one's best round.
-        label = "ProviderClient.send" + (" +spans" if args.tracing else "")
+        await drive(via_pool, warmup, args.concurrency)
+        # The machine is shared: alternate them and keep each one's best round.
+        spans = " +spans" if args.tracing else ""
+        label = "ProviderClient.send, aiohttp session" + spans
+        pool_label = "ProviderClient.send, lean pool (the gateway's)" + spans
         best: dict[str, tuple[float, float, float]] = {}
         for _ in range(args.rounds):
-            for name, send in (("bare aiohttp POST", bare), (label, via_client)):
+            for name, send in (
+                ("bare aiohttp POST", bare),
+                (label, via_client),
+                (pool_label, via_pool),
+            ):
                 result = await drive(send, args.sends, args.concurrency)
                 if name not in best or result[1] < best[name][1]:
                     best[name] = result
         floor = report("bare aiohttp POST", args.sends, *best["bare aiohttp POST"])
-        ours = report(label, args.sends, *best[label])
-        print(
-            f"client overhead over a bare POST: {ours - floor:+.1f} µs/send "
-            f"({ours / floor:.2f}x); best of {args.rounds} rounds each"
-        )
+        for name in (label, pool_label):
+            ours = report(name, args.sends, *best[name])
+            print(
+                f"  over a bare aiohttp POST: {ours - floor:+.1f} µs/send "
+                f"({ours / floor:.2f}x); best of {args.rounds} rounds each"
+            )
         accepted = len(sandbox.batches)
-        expected = 2 * (warmup + args.rounds * args.sends)
+        expected = 3 * (warmup + args.rounds * args.sends)
         assert accepted == expected, f"sandbox accepted {accepted} sends, expected {expected}"
         await client.close()
+        await pooled.close()
         await session.close()
+        await pool.close()
     finally:
         sandbox_thread.stop()
 

@@ -48,7 +48,7 @@ from smsgateway.sending.service import SendService
 from smsgateway.store_monitor import StoreMonitor
 from smsgateway.upstream.client import ProviderClient
 from smsgateway.upstream.config import UpstreamConfig
-from smsgateway.upstream.session import new_session
+from smsgateway.upstream.session import new_pool
 from smsgateway.v1 import smsgateway_pb2, smsgateway_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -154,8 +154,8 @@ class App:
             request_timeout_seconds=s.upstream_timeout_seconds,
             provider_utc_offset_hours=s.provider_utc_offset_hours,
         )
-        # One ClientSession for the whole process.
-        session = new_session(upstream_config)
+        # One HTTP client (the lean keep-alive pool) for the whole process.
+        session = new_pool(upstream_config)
         stack.push_async_callback(session.close)
         tracer_provider = _tracer_provider()
         client = ProviderClient(

@@ -23,6 +23,7 @@ from smsgateway.upstream import (
     TokenUnavailableError,
     UpstreamConfig,
     UpstreamUnavailableError,
+    new_pool,
     new_session,
 )
 
@@ -58,8 +59,9 @@ class Env:
 Factory = Callable[..., Any]
 
 
-@pytest.fixture
-async def env_factory() -> AsyncIterator[Factory]:
+@pytest.fixture(params=["pool", "aiohttp"])
+async def env_factory(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
+    """Environments over each HTTP client: the gateway's lean pool and an aiohttp session."""
     started: list[tuple[SandboxProvider, Any, ProviderClient]] = []
 
     async def make(
@@ -79,7 +81,7 @@ async def env_factory() -> AsyncIterator[Factory]:
             secret=secret or sb.config.secret,
             **(upstream or {}),
         )
-        session = new_session(cfg)
+        session = new_pool(cfg) if request.param == "pool" else new_session(cfg)
         sleeps = Sleeps()
         client = ProviderClient(
             session,

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import aiohttp
@@ -34,6 +35,7 @@ from smsgateway.upstream import (
     UpstreamConfig,
     UpstreamError,
     UpstreamUnavailableError,
+    new_pool,
     new_session,
 )
 from smsgateway.upstream.wire import encode_form
@@ -142,17 +144,19 @@ class Sleeps:
         self.delays.append(delay)
 
 
-@pytest.fixture
+@pytest.fixture(params=["pool", "aiohttp"])
 async def make_client(
+    request: pytest.FixtureRequest,
     spans: InMemorySpanExporter,
 ) -> AsyncIterator[Callable[..., ProviderClient]]:
+    """Clients over each HTTP client: the gateway's lean pool and an aiohttp session."""
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    sessions: list[aiohttp.ClientSession] = []
+    sessions: list[Any] = []
     clients: list[ProviderClient] = []
 
     def make(cfg: UpstreamConfig, **kwargs: object) -> ProviderClient:
-        session = new_session(cfg)
+        session = new_pool(cfg) if request.param == "pool" else new_session(cfg)
         sessions.append(session)
         kwargs.setdefault("sleep", Sleeps())
         kwargs.setdefault("rng", random.Random(7))
@@ -464,6 +468,8 @@ async def test_send_retries_only_while_nothing_left(server, make_client) -> None
     await client.tokens.get()  # token cached while the server is up
     dead = f"http://127.0.0.1:{closed_port()}"
     client._base = dead
+    if client._pool is not None:  # the pool holds its origin: the same move for it
+        client._pool = new_pool(config(dead))
     sleeps = client._sleep
     with pytest.raises(NotSentError) as caught:
         await client.send(phone_numbers=[PHONE_A], sign="s", content="【s】x", kind=1)

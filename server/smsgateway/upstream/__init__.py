@@ -26,7 +26,7 @@ from smsgateway.upstream.models import (
     parse_uplink_item,
 )
 from smsgateway.upstream.observer import NoopObserver, UpstreamObserver
-from smsgateway.upstream.session import new_session
+from smsgateway.upstream.session import new_pool, new_session
 from smsgateway.upstream.token import TokenCache
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "UpstreamObserver",
     "UpstreamUnavailableError",
     "code_of",
+    "new_pool",
     "new_session",
     "parse_report_item",
     "parse_time",

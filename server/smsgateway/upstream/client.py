@@ -1,6 +1,7 @@
 """The provider's HTTP API v1.0 as typed async calls.
 
-One `ProviderClient` per provider account and process, over one shared
+One `ProviderClient` per provider account and process, over one shared HTTP client:
+the lean pool of `upstream/http1.py` (`new_pool`, what the gateway uses) or an
 `aiohttp.ClientSession` (build it with `new_session`). Each call:
 
 1. takes a token from the client's `TokenCache` (single flight, refreshed early);
@@ -41,6 +42,7 @@ from smsgateway.upstream.errors import (
     UpstreamError,
 )
 from smsgateway.upstream.faults import TokenRejected
+from smsgateway.upstream.http1 import Http1Pool
 from smsgateway.upstream.models import (
     Balance,
     DeliveryReport,
@@ -81,7 +83,7 @@ class ProviderClient(ProviderTransport):
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | Http1Pool,
         config: UpstreamConfig,
         *,
         observer: UpstreamObserver | None = None,

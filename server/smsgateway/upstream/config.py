@@ -33,7 +33,7 @@ class UpstreamConfig:
     provider_utc_offset_hours: float = 8.0
     """Zone of the provider's "yyyy-MM-dd HH:mm:ss" times (China Standard Time)."""
     max_connections: int = 100
-    """Connection pool size of the shared aiohttp session (see `new_session`)."""
+    """Connections to the provider at most (`new_pool`, `new_session`); callers beyond wait."""
     keepalive_timeout_seconds: float = 15.0
     """Close idle pooled connections after this long. Keep it below the provider's idle
     timeout: a send written to a connection the provider is closing has an unknown outcome."""

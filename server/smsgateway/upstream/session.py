@@ -1,4 +1,4 @@
-"""The process-wide aiohttp session for the provider, and how it tells "never sent" apart.
+"""The process-wide HTTP client for the provider, and how it tells "never sent" apart.
 
 A send may be repeated only when the provider provably never saw it. The session's
 connector marks the attempt running in the current task as sent the moment it hands
@@ -7,6 +7,9 @@ on a timeout or a reset means "outcome unknown", and before it (waiting for a po
 connection, connecting) it means "not sent". This costs one context-variable read
 per request, where aiohttp's TraceConfig signals would cost a dozen awaited
 callbacks per request.
+
+The gateway itself uses `new_pool`: the lean client of `upstream/http1.py` marks the
+attempt as sent just before it writes the request, with the same meaning.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from typing import Any
 import aiohttp
 
 from smsgateway.upstream.config import UpstreamConfig
+from smsgateway.upstream.http1 import Http1Pool
 
-__all__ = ["AttemptState", "SentTrackingConnector", "current_attempt", "new_session"]
+__all__ = ["AttemptState", "SentTrackingConnector", "current_attempt", "new_pool", "new_session"]
 
 
 class AttemptState:
@@ -63,6 +67,19 @@ def new_session(config: UpstreamConfig) -> aiohttp.ClientSession:
     )
 
 
-def tracks_sent(session: aiohttp.ClientSession) -> bool:
-    """True when `session` was built by `new_session` (its connector tracks sending)."""
-    return isinstance(session.connector, SentTrackingConnector)
+def new_pool(config: UpstreamConfig) -> Http1Pool:
+    """The process-wide lean HTTP/1.1 client for the provider (`upstream/http1.py`): what
+    the gateway uses. It knows "never sent" from "outcome unknown" as precisely as a
+    `new_session` session, for about half of aiohttp's CPU per call. Close it at shutdown."""
+    return Http1Pool(
+        config.base_url,
+        max_connections=config.max_connections,
+        keepalive_timeout=config.keepalive_timeout_seconds,
+        connect_timeout=config.connect_timeout_seconds,
+    )
+
+
+def tracks_sent(session: aiohttp.ClientSession | Http1Pool) -> bool:
+    """True when `session` is a pool, or was built by `new_session` (its connector tracks
+    sending)."""
+    return isinstance(session, Http1Pool) or isinstance(session.connector, SentTrackingConnector)

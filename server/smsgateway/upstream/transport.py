@@ -37,6 +37,7 @@ from smsgateway.upstream.errors import (
     UpstreamUnavailableError,
 )
 from smsgateway.upstream.faults import Fault, TokenRejected
+from smsgateway.upstream.http1 import ConnectFailed, ConnectTimeout, Http1Pool, ReplyBroken
 from smsgateway.upstream.observer import UpstreamObserver
 from smsgateway.upstream.replies import interpret
 from smsgateway.upstream.session import AttemptState, current_attempt, tracks_sent
@@ -50,6 +51,7 @@ logger = logging.getLogger("smsgateway.upstream.client")
 T = TypeVar("T")
 
 _OFF_PROVIDERS: Final = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_FORM_TYPE: Final = FORM_HEADERS["Content-Type"]
 
 
 def _connect_detail(exc: aiohttp.ClientConnectorError) -> str:
@@ -64,7 +66,7 @@ class ProviderTransport:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | Http1Pool,
         config: UpstreamConfig,
         *,
         observer: UpstreamObserver,
@@ -73,7 +75,9 @@ class ProviderTransport:
         rng: random.Random,
         tracer_provider: trace.TracerProvider | None,
     ) -> None:
-        self._session = session
+        # The gateway's lean pool (`new_pool`), or an aiohttp session (`new_session`).
+        self._pool = session if isinstance(session, Http1Pool) else None
+        self._session = None if isinstance(session, Http1Pool) else session
         self._config = config
         self._observer = observer
         self._clock = clock
@@ -256,23 +260,43 @@ class ProviderTransport:
         span: Span,
     ) -> T:
         encoded = encode_form(params)
-        if endpoint.method == "GET":
-            url = yarl.URL(f"{self._base}{endpoint.path}?{encoded}", encoded=True)
-            body: bytes | None = None
-            headers = None
+        get = endpoint.method == "GET"
+        body = None if get else encoded.encode("ascii")
+        state = AttemptState()
+        if self._pool is not None:
+            target = f"{endpoint.path}?{encoded}" if get else endpoint.path
+            status, raw = await self._exchange_pooled(
+                self._pool, endpoint.method, target, body, timeout_seconds, state
+            )
         else:
-            url = self._urls.get(endpoint.path) or self._url(endpoint.path)
-            body = encoded.encode("ascii")
-            headers = FORM_HEADERS
+            if get:
+                url = yarl.URL(f"{self._base}{endpoint.path}?{encoded}", encoded=True)
+            else:
+                url = self._urls.get(endpoint.path) or self._url(endpoint.path)
+            status, raw = await self._exchange_aiohttp(
+                endpoint.method, url, body, None if get else FORM_HEADERS, timeout_seconds, state
+            )
+        span.set_attribute("http.response.status_code", status)
+        return interpret(endpoint, status, raw, parse, token, span, self._config)
+
+    async def _exchange_aiohttp(
+        self,
+        method: str,
+        url: yarl.URL,
+        body: bytes | None,
+        headers: Mapping[str, str] | None,
+        timeout_seconds: float,
+        state: AttemptState,
+    ) -> tuple[int, bytes]:
         client_timeout = aiohttp.ClientTimeout(
             total=timeout_seconds,
             sock_connect=min(self._config.connect_timeout_seconds, timeout_seconds),
         )
-        state = AttemptState()
+        assert self._session is not None
         reset = current_attempt.set(state)
         try:
             async with self._session.request(
-                endpoint.method,
+                method,
                 url,
                 data=body,
                 headers=headers,
@@ -297,8 +321,39 @@ class ProviderTransport:
             ) from None
         finally:
             current_attempt.reset(reset)
-        span.set_attribute("http.response.status_code", status)
-        return interpret(endpoint, status, raw, parse, token, span, self._config)
+        return status, raw
+
+    @staticmethod
+    async def _exchange_pooled(
+        pool: Http1Pool,
+        method: str,
+        target: str,
+        body: bytes | None,
+        timeout_seconds: float,
+        state: AttemptState,
+    ) -> tuple[int, bytes]:
+        content_type = _FORM_TYPE if body is not None else None
+        try:
+            return await pool.request(
+                method,
+                target,
+                body,
+                content_type=content_type,
+                seconds=timeout_seconds,
+                state=state,
+            )
+        except ConnectFailed as exc:
+            raise Fault("connection_error", f"cannot connect: {exc}", sent=False) from None
+        except ConnectTimeout:
+            raise Fault("timeout", "connecting timed out", sent=False) from None
+        except TimeoutError:
+            raise Fault(
+                "timeout", f"no answer within {timeout_seconds:.3g} s", sent=state.sent
+            ) from None
+        except ReplyBroken as exc:
+            raise Fault(
+                "connection_error", f"connection failed ({type(exc).__name__})", sent=True
+            ) from None
 
     def _url(self, path: str) -> yarl.URL:
         url = self._urls[path] = yarl.URL(f"{self._base}{path}", encoded=True)
