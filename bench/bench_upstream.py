@@ -80,7 +80,7 @@ async def drive(
 def report(label: str, sends: int, wall: float, thread_cpu: float, process_cpu: float) -> float:
     per_send = thread_cpu / sends * 1e6
     print(
-        f"{label:<28} {sends / wall:8.0f} sends/s   client CPU {per_send:6.1f} µs/send   "
+        f"{label:<48} {sends / wall:8.0f} sends/s   client CPU {per_send:6.1f} µs/send   "
         f"(process incl. sandbox {process_cpu / sends * 1e6:6.1f} µs/send)"
     )
     return per_send
