@@ -171,7 +171,7 @@ async def provider_cpu(recipients: int) -> tuple[float, int]:
     """Client-side CPU (this thread) of the provider calls of one send, and their count."""
     from bench_upstream import SandboxThread
 
-    from smsgateway.upstream import ProviderClient, UpstreamConfig, new_session
+    from smsgateway.upstream import ProviderClient, UpstreamConfig, new_pool
 
     numbers = [f"139{i:08d}" for i in range(recipients)]
     batches = plan_batches(numbers)
@@ -181,7 +181,7 @@ async def provider_cpu(recipients: int) -> tuple[float, int]:
         base_url=url, app_id=sandbox.config.app_id, secret=sandbox.config.secret
     )
     try:
-        session = new_session(config)
+        session = new_pool(config)  # the HTTP client the gateway uses
         client = ProviderClient(session, config)
         await client.tokens.get()
         limit = asyncio.Semaphore(IN_FLIGHT_AT_ONCE)
