@@ -9,7 +9,7 @@ per request, where aiohttp's TraceConfig signals would cost a dozen awaited
 callbacks per request.
 
 The gateway itself uses `new_pool`: the lean client of `upstream/http1.py` marks the
-attempt as sent just before it writes the request, with the same meaning.
+attempt as sent once the request's bytes are handed to the socket: the same meaning.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def _connect_detail(exc: aiohttp.ClientConnectorError) -> str:
 
 
 class ProviderTransport:
-    """Attempts and retries of calls to the provider over one shared aiohttp session."""
+    """Attempts and retries of calls to the provider over one shared HTTP client (the lean
+    pool of `upstream/http1.py`, or an aiohttp session)."""
 
     def __init__(
         self,
