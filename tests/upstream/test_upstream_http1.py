@@ -471,3 +471,18 @@ async def _count_and_serve(
         pass
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "settings"),
+    [
+        ("ftp://host", {}),
+        ("http://", {}),
+        ("http://host", {"max_connections": 0}),
+        ("http://host", {"keepalive_timeout": 0}),
+        ("http://host", {"connect_timeout": -1}),
+    ],
+)
+def test_pool_refuses_settings_it_cannot_honour(url: str, settings: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Http1Pool(url, **settings)  # type: ignore[arg-type]

@@ -54,9 +54,16 @@ class Http1Pool:
         ssl_context: ssl.SSLContext | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
+        """`base_url`: scheme, host, optional port and path prefix (every target goes under
+        it); `max_connections`: open at once, at most; `keepalive_timeout`: seconds an idle
+        connection is kept; `connect_timeout`: seconds to connect (TLS handshake included);
+        `ssl_context`: for `https://` (default: the system's trust store, names checked);
+        `max_body_bytes`: the largest reply body accepted."""
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an http(s) URL with a host")
+        if max_connections < 1 or keepalive_timeout <= 0 or connect_timeout <= 0:
+            raise ValueError("max_connections and both timeouts must be positive")
         self._tls: ssl.SSLContext | None = None
         if parts.scheme == "https":
             self._tls = ssl_context or ssl.create_default_context()
