@@ -26,6 +26,7 @@ from testkit.certs import Authority
 
 WAIT = 5.0
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Serve = Callable[..., Awaitable[tuple["RawServer", str]]]  # (handler, tls=None)
 
 
 class RawServer:
@@ -37,19 +38,21 @@ class RawServer:
         self.requests: list[bytes] = []
         self.server: asyncio.Server | None = None
 
-    async def start(self) -> str:
+    async def start(self, tls: ssl.SSLContext | None = None) -> str:
+        """Listen on a free port (over TLS with `tls`); the base URL."""
+
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self.connections += 1
             try:
                 await self.handler(reader, writer)
-            except (ConnectionError, asyncio.IncompleteReadError):
+            except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
                 pass
             finally:
                 writer.close()
 
-        self.server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
         port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
     async def read_request(self, reader: asyncio.StreamReader) -> bytes:
         """One request (head and Content-Length body), recorded."""
@@ -68,13 +71,13 @@ class RawServer:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[tuple[RawServer, str]]]]:
+async def serve() -> AsyncIterator[Serve]:
     servers: list[RawServer] = []
 
-    async def start(handler: Handler) -> tuple[RawServer, str]:
+    async def start(handler: Handler, tls: ssl.SSLContext | None = None) -> tuple[RawServer, str]:
         server = RawServer(handler)
         servers.append(server)
-        return server, await server.start()
+        return server, await server.start(tls)
 
     yield start
     for server in servers:
@@ -100,15 +103,16 @@ def keep_answering(*replies: bytes) -> Callable[[RawServer], Handler]:
 
 
 async def start_scripted(
-    serve: Callable[[Handler], Awaitable[tuple[RawServer, str]]],
+    serve: Serve,
     make: Callable[[RawServer], Handler],
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[RawServer, str]:
     box: list[RawServer] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await make(box[0])(reader, writer)
 
-    server, url = await serve(handler)
+    server, url = await serve(handler, tls)
     box.append(server)
     return server, url
 
@@ -348,6 +352,10 @@ async def test_no_reply_in_time_is_a_timeout_after_sending(serve) -> None:
         (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n", ProtocolError),
         (b"HTTP/1.1 200 OK\r\n folded: header\r\n\r\n", ProtocolError),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ProtocolError),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nok\r\n0\r\n\r\n",
+            ProtocolError,
+        ),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", ProtocolError),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n", ProtocolError),
         (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", ProtocolError),
@@ -362,6 +370,7 @@ async def test_no_reply_in_time_is_a_timeout_after_sending(serve) -> None:
         "gzip-ce",
         "folded",
         "bad-chunk-size",
+        "chunk-size-0x",
         "extra-bytes",
         "body-over-bound",
         "head-over-64k",
@@ -427,22 +436,13 @@ async def test_closed_pool_refuses_and_wakes_its_waiters(serve) -> None:
         await busy
 
 
-async def test_tls_verifies_the_server_and_reuses_the_connection(tmp_path: Path) -> None:
+async def test_tls_verifies_the_server_and_reuses_the_connection(serve, tmp_path: Path) -> None:
     ca = Authority.create(tmp_path / "ca")
     pair = ca.issue("provider", server=True)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(pair.cert, pair.key)
-    box: list[RawServer] = []
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await keep_answering(OK)(box[0])(reader, writer)
-
-    server = RawServer(handler)
-    box.append(server)
-    server.server = await asyncio.start_server(
-        lambda r, w: _count_and_serve(server, r, w), "127.0.0.1", 0, ssl=server_tls
-    )
-    port = server.server.sockets[0].getsockname()[1]
+    server, url = await start_scripted(serve, keep_answering(OK), server_tls)
+    port = int(url.rsplit(":", 1)[1])
     trusted = ssl.create_default_context(cafile=str(ca.cert))
     pool = Http1Pool(f"https://localhost:{port}", ssl_context=trusted)
     untrusted = Http1Pool(f"https://localhost:{port}")  # the system's CAs: not ours
@@ -456,21 +456,8 @@ async def test_tls_verifies_the_server_and_reuses_the_connection(tmp_path: Path)
     finally:
         await pool.close()
         await untrusted.close()
-        await server.stop()
     assert len(server.requests) == 2
     assert server.requests[0].count(b"Host: localhost:%d" % port) == 1
-
-
-async def _count_and_serve(
-    server: RawServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    server.connections += 1
-    try:
-        await server.handler(reader, writer)
-    except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-        pass
-    finally:
-        writer.close()
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,8 @@ class Http1Pool:
         if parts.scheme == "https":
             self._tls = ssl_context or ssl.create_default_context()
         self._host = parts.hostname
-        self._port = parts.port or (443 if parts.scheme == "https" else 80)
         default_port = 443 if parts.scheme == "https" else 80
+        self._port = parts.port or default_port
         host = f"[{self._host}]" if ":" in self._host else self._host
         authority = host if self._port == default_port else f"{host}:{self._port}"
         self._base_path = parts.path.rstrip("/")
@@ -81,7 +81,6 @@ class Http1Pool:
         self._idle: list[Connection] = []
         self._open = 0  # connections open or being opened
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._heads: dict[tuple[str, str], bytes] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -130,15 +129,9 @@ class Http1Pool:
     def _head(
         self, method: str, target: str, content_type: str | None, body: bytes | None
     ) -> bytes:
-        key = (method, content_type or "")
-        prefix = self._heads.get(key)
-        if prefix is None:
-            if len(self._heads) >= 16:
-                self._heads.clear()
-            lines = self._common
-            if content_type:
-                lines += f"Content-Type: {content_type}\r\n".encode("ascii")
-            prefix = self._heads[key] = lines
+        prefix = self._common
+        if content_type:
+            prefix += f"Content-Type: {content_type}\r\n".encode("ascii")
         line = f"{method} {self._base_path}{target} HTTP/1.1\r\n".encode("ascii")
         if body is None:
             return line + prefix + b"\r\n"

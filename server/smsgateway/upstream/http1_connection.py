@@ -18,6 +18,7 @@ MAX_HEAD_BYTES: Final = 64 * 1024
 """A reply's status line and headers together, at most."""
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 """A reply's body, at most, by default (the provider's replies are a few hundred bytes)."""
+_HEX_DIGITS: Final = b"0123456789abcdefABCDEF"
 
 
 class ConnectFailed(Exception):
@@ -39,11 +40,10 @@ class ProtocolError(ReplyBroken):
 class Reply:
     """One response as it is read: its status, how its body is framed, the body so far."""
 
-    __slots__ = ("body", "chunked", "keep_alive", "length", "max_body", "status")
+    __slots__ = ("body", "chunked", "keep_alive", "length", "status")
 
-    def __init__(self, max_body: int) -> None:
+    def __init__(self) -> None:
         self.status = 0
-        self.max_body = max_body
         self.body = bytearray()
         self.length: int | None = None  # Content-Length; None: chunked or until close
         self.chunked = False
@@ -86,7 +86,7 @@ class Connection(asyncio.Protocol):
         """Write a whole request; the future gets its reply."""
         if self.closed or self.transport is None:  # (the pool hands out open ones only)
             raise ConnectFailed("the connection closed before the request was written")
-        self._reply = Reply(self._max_body)
+        self._reply = Reply()
         self._in_head = True
         self._chunk_left = -1
         self._buffer.clear()
@@ -115,18 +115,25 @@ class Connection(asyncio.Protocol):
             self.close()
             waiter.set_exception(exc)
 
-    def _read_head(self, reply: Reply) -> bool:
+    def _take_line(self, limit: int, too_long: str, end_mark: bytes = b"\r\n") -> bytes | None:
+        """The buffer up to `end_mark` (removed with it), or None until it has arrived;
+        `ProtocolError(too_long)` once more than `limit` bytes came without it."""
         buffer = self._buffer
+        end = buffer.find(end_mark)
+        if (end if end >= 0 else len(buffer)) > limit:
+            raise ProtocolError(too_long)
+        if end < 0:
+            return None
+        line = bytes(buffer[:end])
+        del buffer[: end + len(end_mark)]
+        return line
+
+    def _read_head(self, reply: Reply) -> bool:
         while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD_BYTES:
-                    raise ProtocolError("the reply's headers exceed 64 KiB")
+            head = self._take_line(MAX_HEAD_BYTES, "the reply's headers exceed 64 KiB", b"\r\n\r\n")
+            if head is None:
                 return False
-            if end > MAX_HEAD_BYTES:
-                raise ProtocolError("the reply's headers exceed 64 KiB")
-            lines = bytes(buffer[:end]).split(b"\r\n")
-            del buffer[: end + 4]
+            lines = head.split(b"\r\n")
             version, _, rest = lines[0].partition(b" ")
             code = rest[:3]
             if version not in (b"HTTP/1.1", b"HTTP/1.0") or not code.isdigit():
@@ -168,7 +175,7 @@ class Connection(asyncio.Protocol):
                 reply.length = 0
             else:
                 reply.length = length
-                if length is not None and length > reply.max_body:
+                if length is not None and length > self._max_body:
                     raise ProtocolError("the reply's body exceeds the client's bound")
                 if length is None:
                     reply.keep_alive = False  # delimited by the end of the connection
@@ -179,7 +186,7 @@ class Connection(asyncio.Protocol):
         buffer = self._buffer
         if not reply.chunked:
             if reply.length is None:
-                if len(reply.body) + len(buffer) > reply.max_body:
+                if len(reply.body) + len(buffer) > self._max_body:
                     raise ProtocolError("the reply's body exceeds the client's bound")
                 reply.body += buffer
                 buffer.clear()
@@ -194,18 +201,14 @@ class Connection(asyncio.Protocol):
             return True
         while True:
             if self._chunk_left < 0:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if len(buffer) > 1024:
-                        raise ProtocolError("a chunk size line is too long")
+                size_line = self._take_line(1024, "a chunk size line is too long")
+                if size_line is None:
                     return False
-                size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
-                del buffer[: end + 2]
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise ProtocolError("a chunk size is not hexadecimal") from None
-                if size < 0 or len(reply.body) + size > reply.max_body:
+                size_text = size_line.split(b";", 1)[0].strip()
+                if not size_text or size_text.strip(_HEX_DIGITS):
+                    raise ProtocolError("a chunk size is not hexadecimal")
+                size = int(size_text, 16)
+                if len(reply.body) + size > self._max_body:
                     raise ProtocolError("the reply's body exceeds the client's bound")
                 if size == 0:
                     self._chunk_left = -2  # trailers, up to an empty line
@@ -213,13 +216,9 @@ class Connection(asyncio.Protocol):
                     self._chunk_left = size
             if self._chunk_left == -2:
                 while True:
-                    end = buffer.find(b"\r\n")
-                    if end < 0:
-                        if len(buffer) > MAX_HEAD_BYTES:
-                            raise ProtocolError("the reply's trailers exceed 64 KiB")
+                    line = self._take_line(MAX_HEAD_BYTES, "the reply's trailers exceed 64 KiB")
+                    if line is None:
                         return False
-                    line = bytes(buffer[:end])
-                    del buffer[: end + 2]
                     if not line:
                         if buffer:
                             raise ProtocolError("the provider sent more than one reply")
