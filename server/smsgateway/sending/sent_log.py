@@ -39,10 +39,11 @@ class SentLogWriter:
             self._task = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:
-        # Linger so that the sends finishing meanwhile share one write (one commit
-        # for dozens of sends instead of one each).
-        await asyncio.sleep(_SENT_LOG_LINGER_SECONDS)
+        # Linger before every write, so that the sends finishing meanwhile share it (one
+        # commit for dozens of sends instead of one each): under steady load a write that
+        # followed the previous one at once would carry only what finished during it.
         while self._pending:
+            await asyncio.sleep(_SENT_LOG_LINGER_SECONDS)
             batches, self._pending = self._pending, []
             try:
                 await self._store.record_sends(batches)

@@ -378,6 +378,10 @@ class RedisIdempotencyStore:
                 log.exception("recording send outcomes failed; they stay 'in flight'")
             else:
                 pause = _RETRY_FIRST_SECONDS
+                if linger and self._outcomes:
+                    # What finished during that write waits for company too (and most
+                    # of it travels with the next claims meanwhile).
+                    await asyncio.sleep(linger)
 
     async def prune(self) -> int:
         """Nothing to do: Redis expires the records itself; always 0."""

@@ -24,6 +24,7 @@ from smsgateway.backends.sqlite.rows import (
     filter_sql,
     insert_rows,
     last_cursor,
+    select_in,
     utc,
 )
 from smsgateway.events.model import (
@@ -81,7 +82,7 @@ class SqliteEventLog:
     def _existing_keys(self, conn: sqlite3.Connection, table: str, keys: list[str]) -> set[str]:
         # Bound parameters, not json_each: keys are exact byte strings (json_each would
         # cut a text at a NUL and miss a stored key).
-        return set(_select_in(conn, f"SELECT dedup_key FROM {table} WHERE dedup_key IN", keys))
+        return set(select_in(conn, f"SELECT dedup_key FROM {table} WHERE dedup_key IN", keys))
 
     def _append_reports(
         self,
@@ -102,7 +103,7 @@ class SqliteEventLog:
         signs: dict[str, str] = {}
         for table in ("sends", "send_log") if self._db.legacy_send_log else ("send_log",):
             signs.update(
-                _select_in(
+                select_in(
                     conn,
                     f"SELECT biz_id, sign FROM {table} WHERE biz_id IN",
                     biz_ids,
@@ -324,22 +325,3 @@ class SqliteEventLog:
             conn.execute("DELETE FROM sends WHERE sent_at < ?", (cutoff,))
             conn.execute("DELETE FROM send_log WHERE sent_at < ?", (cutoff,))
             conn.execute("DELETE FROM dead_letters WHERE received_at < ?", (cutoff,))
-
-
-_IN_CHUNK: Final = 500
-"""Bound parameters per `IN (...)`: far below SQLite's limit (32766)."""
-
-
-def _select_in(
-    conn: sqlite3.Connection,
-    sql: str,
-    values: Sequence[str],
-    row: Callable[[sqlite3.Row], Any] = lambda r: r[0],
-) -> list[Any]:
-    """`sql (?, ?, ...)` over `values` in chunks; the rows of every chunk."""
-    out: list[Any] = []
-    for i in range(0, len(values), _IN_CHUNK):
-        chunk = values[i : i + _IN_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        out.extend(row(r) for r in conn.execute(f"{sql} ({marks})", chunk))
-    return out

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from smsgateway.backends.sqlite.rows import execute_rows, insert_rows
 from smsgateway.backends.sqlite.writer import SqliteWriter
 from smsgateway.sending.ports import SendRecord
 from smsgateway.store_errors import StoreUnavailableError
@@ -188,16 +189,16 @@ class SqliteIdempotencyStore:
             self._flusher = asyncio.create_task(self._flush())
 
     async def _flush(self) -> None:
-        # Linger a moment so that the outcomes of the sends finishing meanwhile share
-        # one statement (and one hand-off to the writer).
-        await asyncio.sleep(_OUTCOME_LINGER_SECONDS)
+        # Linger before every write so that the outcomes of the sends finishing meanwhile
+        # share one statement (and one hand-off to the writer): under steady load, a
+        # write right after the previous one would carry only what finished during it.
         while self._outcomes:
-            outcomes = self._outcomes[:_CALLS_PER_STATEMENT]
-            del self._outcomes[:_CALLS_PER_STATEMENT]
+            await asyncio.sleep(_OUTCOME_LINGER_SECONDS)
+            outcomes = self._outcomes[:_OUTCOMES_PER_WRITE]
+            del self._outcomes[:_OUTCOMES_PER_WRITE]
             try:
-                await self._writer.run(
-                    functools.partial(_apply_outcomes, outcomes=outcomes), atomic=True
-                )
+                # (In a transaction of its own or the group's: it may take several statements.)
+                await self._writer.run(functools.partial(_apply_outcomes, outcomes=outcomes))
             except Exception:
                 log.exception("recording send outcomes failed; they stay 'in flight'")
 
@@ -240,9 +241,22 @@ _TAKE_CALL = (
     " WHERE request_id = ? AND idx = ?"
     f" AND outcome IN ({int(pb.CALL_OUTCOME_NOT_SENT)}, {int(pb.CALL_OUTCOME_REJECTED)})"
 )
-_CALLS_PER_STATEMENT = 256
-"""Call rows per statement (7 parameters each, well under SQLite's 32,766): one statement
-hands the GIL over once, where executemany would for every row."""
+_APPLY_OUTCOMES = (
+    "INSERT INTO send_calls"
+    " (request_id, idx, phone_numbers, outcome, biz_id, provider_code, message)"
+    " SELECT v.column5, v.column6, '', v.column1, v.column2, v.column3, v.column4"
+    " FROM (VALUES {rows}) AS v"
+    " WHERE EXISTS (SELECT 1 FROM send_calls c"
+    "   WHERE c.request_id = v.column5 AND c.idx = v.column6)"
+    " OR (v.column6 >= 0 AND v.column6 <"
+    "   (SELECT s.inline_calls FROM sends s WHERE s.request_id = v.column5))"
+    " ON CONFLICT (request_id, idx) DO UPDATE SET outcome = excluded.outcome,"
+    " biz_id = excluded.biz_id, provider_code = excluded.provider_code,"
+    " message = excluded.message"
+)
+"""A call's state over the row it has (or a new row for a call claimed inline)."""
+_OUTCOMES_PER_WRITE = 256
+"""Outcomes per hand-off to the writer."""
 
 
 @contextmanager
@@ -296,26 +310,12 @@ def _outcome(request_id: str, call: pb.UpstreamCall) -> _Outcome:
 
 
 def _apply_outcomes(conn: sqlite3.Connection, outcomes: list[_Outcome]) -> None:
-    """Write each call's state, the last one given for a call winning, one statement per
-    256: the call's row is rewritten, or created for a call claimed inline; a call the
-    record does not have (or a record that does not exist) gets nothing."""
-    latest = list({(o[4], o[5]): o for o in outcomes}.values())
-    for start in range(0, len(latest), _CALLS_PER_STATEMENT):
-        chunk = latest[start : start + _CALLS_PER_STATEMENT]
-        conn.execute(
-            "INSERT INTO send_calls"
-            " (request_id, idx, phone_numbers, outcome, biz_id, provider_code, message)"
-            " SELECT v.column5, v.column6, '', v.column1, v.column2, v.column3, v.column4"
-            " FROM (VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)) + ") AS v"
-            " WHERE EXISTS (SELECT 1 FROM send_calls c"
-            "   WHERE c.request_id = v.column5 AND c.idx = v.column6)"
-            " OR (v.column6 >= 0 AND v.column6 <"
-            "   (SELECT s.inline_calls FROM sends s WHERE s.request_id = v.column5))"
-            " ON CONFLICT (request_id, idx) DO UPDATE SET outcome = excluded.outcome,"
-            " biz_id = excluded.biz_id, provider_code = excluded.provider_code,"
-            " message = excluded.message",
-            [value for outcome in chunk for value in outcome],
-        )
+    """Write each call's state, the last one given for a call winning, in multi-row
+    statements (`execute_rows`): the call's row is rewritten, or created for a call
+    claimed inline; a call the record does not have (or a record that does not exist)
+    gets nothing."""
+    latest = {(o[4], o[5]): o for o in outcomes}.values()
+    execute_rows(conn, _APPLY_OUTCOMES, 6, [value for outcome in latest for value in outcome])
 
 
 def _rows(request_id: str, response: pb.SendSmsResponse) -> tuple[bytes, list[_Row]]:
@@ -338,12 +338,7 @@ def _rows(request_id: str, response: pb.SendSmsResponse) -> tuple[bytes, list[_R
 
 
 def _insert_calls(conn: sqlite3.Connection, rows: list[_Row]) -> None:
-    for start in range(0, len(rows), _CALLS_PER_STATEMENT):
-        chunk = rows[start : start + _CALLS_PER_STATEMENT]
-        conn.execute(
-            "INSERT INTO send_calls VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
-            [value for row in chunk for value in row],
-        )
+    insert_rows(conn, "INSERT INTO send_calls VALUES", 7, [value for row in rows for value in row])
 
 
 def _read(conn: sqlite3.Connection, request_id: str, oldest: float) -> SendRecord | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smsgateway.backends.sqlite.database import SqliteDatabase
-from smsgateway.backends.sqlite.rows import REPORT_COLUMNS, report_from_row, utc
+from smsgateway.backends.sqlite.rows import REPORT_COLUMNS, execute_rows, report_from_row, utc
 from smsgateway.events.model import SentBatch, StoredReport
 
-_CHUNK = 500
-"""Rows per statement (6 parameters each: well under SQLite's 32,766)."""
+_RECORD = (
+    "INSERT OR REPLACE INTO send_log (biz_id, sign, kind, sent_at, phone_numbers, caller)"
+    " VALUES {rows}"
+)
 
 
 class SqliteSendLog:
@@ -23,29 +25,21 @@ class SqliteSendLog:
             await self._db.write(self._record_sends, list(batches))
 
     def _record_sends(self, batches: list[SentBatch]) -> None:
-        # One multi-row statement per chunk, each committing by itself without an fsync
-        # (written behind the sends' answers; see `SqliteDatabase.unsynced`). A report
-        # that beat its send's record gets the sign from a trigger (`send_log_sign_reports`)
-        # inside the same statement.
-        conn = self._db.unsynced
-        for start in range(0, len(batches), _CHUNK):
-            chunk = batches[start : start + _CHUNK]
-            values: list[object] = []
-            for b in chunk:
-                values += (
-                    b.biz_id,
-                    b.sign,
-                    b.kind,
-                    b.sent_at.timestamp(),
-                    ",".join(b.phone_numbers),
-                    b.caller,
-                )
-            conn.execute(
-                "INSERT OR REPLACE INTO send_log"
-                " (biz_id, sign, kind, sent_at, phone_numbers, caller) VALUES "
-                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                values,
+        # Multi-row statements, each committing by itself without an fsync (written
+        # behind the sends' answers; see `SqliteDatabase.unsynced`). A report that beat
+        # its send's record gets the sign from a trigger (`send_log_sign_reports`) inside
+        # the same statement.
+        values: list[object] = []
+        for b in batches:
+            values += (
+                b.biz_id,
+                b.sign,
+                b.kind,
+                b.sent_at.timestamp(),
+                ",".join(b.phone_numbers),
+                b.caller,
             )
+        execute_rows(self._db.unsynced, _RECORD, 6, values)
 
     async def sent_batch(self, biz_id: str) -> SentBatch | None:
         return await self._db.read(self._sent_batch, biz_id)
