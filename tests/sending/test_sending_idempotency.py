@@ -526,3 +526,26 @@ async def test_a_file_written_before_inline_records_opens_and_reads(tmp_path: Pa
         assert (await store.get("new")) is not None
     finally:
         await store.close()
+
+
+async def test_sqlite_checkpoints_its_log_every_10000_pages_and_stays_readable(
+    tmp_path: Path,
+) -> None:
+    """SQLite: claims are small commits of their own; the log is copied back in larger,
+    rarer checkpoints, and what it holds survives a reopen."""
+    path = tmp_path / "idem.db"
+    store = SqliteIdempotencyStore(path, ttl_seconds=60, clock=Clock())
+    await store.open()
+    try:
+        pages = await store._writer.run(lambda c: c.execute("PRAGMA wal_autocheckpoint").fetchone())
+        assert pages == (10_000,)
+        for i in range(300):
+            assert await store.claim(f"r{i}", b"fp", planned(1, f"r{i}")) is None
+    finally:
+        await store.close()
+    reopened = SqliteIdempotencyStore(path, ttl_seconds=60, clock=Clock())
+    await reopened.open()
+    try:
+        assert all([await reopened.get(f"r{i}") is not None for i in (0, 150, 299)])
+    finally:
+        await reopened.close()

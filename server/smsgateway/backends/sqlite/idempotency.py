@@ -72,10 +72,13 @@ class SqliteIdempotencyStore:
         self, path: Path, *, ttl_seconds: float, clock: Callable[[], float] = time.time
     ) -> None:
         # WAL + NORMAL survives a process crash (SIGKILL); only an OS crash or a
-        # power cut may lose the last commits. FULL costs an fsync per group.
+        # power cut may lose the last commits. FULL costs an fsync per group. A claim
+        # is a small commit of its own: checkpoints (each syncs the files) every 10,000
+        # pages (~40 MiB of WAL) instead of 1,000 make such a commit a third cheaper
+        # alone (42 -> 28 µs), ~10 µs less of the writer thread per send under load.
         self._path = path
         self._inode: tuple[int, int] | None = None
-        self._writer = SqliteWriter(path, synchronous="NORMAL")
+        self._writer = SqliteWriter(path, synchronous="NORMAL", wal_autocheckpoint=10_000)
         self._ttl = ttl_seconds
         self._clock = clock
         self._outcomes: list[_Outcome] = []

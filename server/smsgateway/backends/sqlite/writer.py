@@ -37,10 +37,21 @@ _STOP = object()
 class SqliteWriter:
     """Serialises all access to one SQLite database through one thread."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL", max_group: int = 512) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "FULL",
+        max_group: int = 512,
+        wal_autocheckpoint: int | None = None,
+    ) -> None:
+        """`wal_autocheckpoint`: WAL pages after which a commit copies them back into the
+        database (None: SQLite's default, 1,000); fewer, larger checkpoints cost less per
+        commit when commits are many and small."""
         self._path = path
         self._synchronous = synchronous
         self._max_group = max_group
+        self._wal_autocheckpoint = wal_autocheckpoint
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._batch: list[_Item] | None = None  # this loop turn's functions, not yet handed over
@@ -101,14 +112,19 @@ class SqliteWriter:
             self._queue.put((loop, batch))
 
     def _run(self, ready: Future[None], schema: str) -> None:
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=5000")
+            if self._wal_autocheckpoint is not None:
+                conn.execute(f"PRAGMA wal_autocheckpoint={int(self._wal_autocheckpoint)}")
             if schema:
                 conn.executescript(schema)
         except Exception as exc:
+            if conn is not None:
+                conn.close()
             ready.set_exception(exc)
             return
         ready.set_result(None)
