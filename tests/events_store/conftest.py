@@ -80,3 +80,13 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 @pytest.fixture
 async def store(harness: StoreHarness) -> Backend:
     return await harness.open()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Backend]:
+    """The SQLite backend alone, on a fresh data directory (for what only SQLite does)."""
+    backend = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
+    try:
+        yield backend
+    finally:
+        await backend.close()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from smsgateway.backends import Backend
-from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.backends.sqlite.database import SqliteDatabase
 from smsgateway.backends.sqlite.group_commit import GroupCommit
 from smsgateway.events.model import Source, StoredReport, Stream
@@ -32,12 +31,9 @@ def report(batch: int, i: int) -> DeliveryReport:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Backend]:
-    backend = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
-    try:
-        yield backend
-    finally:
-        await backend.close()
+def store(sqlite_store: Backend) -> Backend:
+    """SQLite only, here."""
+    return sqlite_store
 
 
 async def test_concurrent_appends_get_consecutive_cursors_each_and_no_gaps(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -30,10 +30,9 @@ def item(i: int, phone: str | None = None) -> dict[str, object]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Backend]:
-    s = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
-    yield s
-    await s.close()
+def store(sqlite_store: Backend) -> Backend:
+    """SQLite only, here."""
+    return sqlite_store
 
 
 async def test_phone_numbers_are_normalised_before_de_duplication(store: Backend) -> None:

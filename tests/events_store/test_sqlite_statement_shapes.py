@@ -13,15 +13,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from smsgateway.backends import Backend
-from smsgateway.backends import sqlite as sqlite_backend
 from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore
 from smsgateway.backends.sqlite.rows import execute_rows, select_in
 from smsgateway.backends.sqlite.send_log import SqliteSendLog
@@ -43,17 +40,8 @@ def prepared(conn: sqlite3.Connection) -> tuple[int, int]:
     return int(count), int(mem)
 
 
-@pytest.fixture
-async def backend(tmp_path: Path) -> AsyncIterator[Backend]:
-    opened = await sqlite_backend.open_backend(sqlite_backend.SqliteOptions(data_dir=tmp_path))
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def test_send_log_batches_of_every_size_share_a_few_statements(backend: Backend) -> None:
-    send_log = backend.send_log
+async def test_send_log_batches_of_every_size_share_a_few_statements(sqlite_store: Backend) -> None:
+    send_log = sqlite_store.send_log
     assert isinstance(send_log, SqliteSendLog)
     now = datetime.now(UTC)
     recorded: list[str] = []
@@ -73,10 +61,9 @@ async def test_send_log_batches_of_every_size_share_a_few_statements(backend: Ba
         assert found is not None and found.sign == "Shop"
 
 
-async def test_outcome_batches_of_every_size_share_a_few_statements(backend: Backend) -> None:
-    store = backend.idempotency
+async def test_outcome_batches_of_every_size_share_a_few_statements(sqlite_store: Backend) -> None:
+    store = sqlite_store.idempotency
     assert isinstance(store, SqliteIdempotencyStore)
-    sends: list[tuple[str, int]] = []
     for size in SIZES:
         request_id = uuid.uuid4().hex
         response = pb.SendSmsResponse(request_id=request_id)
@@ -91,13 +78,12 @@ async def test_outcome_batches_of_every_size_share_a_few_statements(backend: Bac
         record = await asyncio.wait_for(store.get(request_id), 30)
         assert record is not None
         assert [c.outcome for c in record.response.calls] == [pb.CALL_OUTCOME_ACCEPTED] * size
-        sends.append((request_id, size))
     count, mem = await store._writer.run(prepared)
     assert count <= MAX_STATEMENTS
     assert mem <= MAX_STATEMENT_BYTES
 
 
-async def test_report_batches_of_every_size_share_a_few_statements(backend: Backend) -> None:
+async def test_report_batches_of_every_size_share_a_few_statements(sqlite_store: Backend) -> None:
     stored = 0
     for size in SIZES[:200]:
         reports = [
@@ -112,11 +98,13 @@ async def test_report_batches_of_every_size_share_a_few_statements(backend: Back
             )
             for i in range(size)
         ]
-        result = await asyncio.wait_for(backend.events.append_reports(reports, Source.PUSH), 30)
+        result = await asyncio.wait_for(
+            sqlite_store.events.append_reports(reports, Source.PUSH), 30
+        )
         assert len(result.stored) == size
         stored += size
-    assert await backend.events.last_cursor(Stream.REPORTS) == stored
-    db: Any = backend.events._db  # type: ignore[attr-defined]
+    assert await sqlite_store.events.last_cursor(Stream.REPORTS) == stored
+    db: Any = sqlite_store.events._db  # type: ignore[attr-defined]
     count, mem = await db.write(lambda: prepared(db.conn))
     assert count <= MAX_STATEMENTS
     assert mem <= MAX_STATEMENT_BYTES
