@@ -78,7 +78,12 @@ class SqliteIdempotencyStore:
         # alone (42 -> 28 µs), ~10 µs less of the writer thread per send under load.
         self._path = path
         self._inode: tuple[int, int] | None = None
-        self._writer = SqliteWriter(path, synchronous="NORMAL", wal_autocheckpoint=10_000)
+        self._writer = SqliteWriter(
+            path,
+            synchronous="NORMAL",
+            wal_autocheckpoint=10_000,
+            linger_seconds=_GROUP_LINGER_SECONDS,
+        )
         self._ttl = ttl_seconds
         self._clock = clock
         self._outcomes: list[_Outcome] = []
@@ -228,6 +233,11 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+_GROUP_LINGER_SECONDS = 0.005
+"""How long the claims of concurrent sends wait for one another under load (see
+`SqliteWriter`): at hundreds of sends per second, one hand-off to the writer thread and
+one commit then serve several claims (measured: ~9 % less CPU per send at ~700 sends/s),
+for at most 5 ms more before the provider call; a send after a quiet spell does not wait."""
 _OUTCOME_LINGER_SECONDS = 0.02
 """How long a recorded outcome waits for others to travel with: this process reads it at
 once (every read carries what is queued); the file says "in flight" meanwhile, which a
