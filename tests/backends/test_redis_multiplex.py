@@ -167,6 +167,68 @@ async def test_commands_in_flight_are_bounded(redis_server: RedisServer) -> None
         await m.aclose()
 
 
+def _count_writes(m: Multiplexer) -> list[int]:
+    """The number of commands in each write of `m`'s current connection, in order."""
+    connection = m._connection
+    assert connection is not None
+    sizes: list[int] = []
+    write = connection._write
+
+    def counted() -> None:
+        if connection._outgoing:
+            sizes.append(len(connection._outgoing))
+        write()
+
+    connection._write = counted  # type: ignore[method-assign]
+    return sizes
+
+
+async def test_commands_that_keep_coming_share_writes(redis_server: RedisServer) -> None:
+    m = mux(redis_server, linger_seconds=0.05)
+    try:
+        async with asyncio.timeout(10):
+            assert await m.execute("EVAL", ECHO, 0, "first") == b"first"
+            await asyncio.sleep(0.1)  # a quiet spell: the next command goes at once
+            sizes = _count_writes(m)
+
+            async def one(i: int) -> object:
+                await asyncio.sleep(i * 0.002)  # one every 2 ms
+                return await m.execute("EVAL", ECHO, 0, i)
+
+            replies = await asyncio.gather(*(one(i) for i in range(60)))
+        assert replies == [str(i).encode() for i in range(60)]  # each its own reply, in order
+        assert sum(sizes) == 60
+        # 120 ms of commands in 50 ms writes (the first at once): a handful, not 60.
+        assert len(sizes) <= 6, sizes
+    finally:
+        await m.aclose()
+
+
+async def test_a_command_after_a_quiet_spell_is_written_at_once(
+    redis_server: RedisServer,
+) -> None:
+    m = mux(redis_server, linger_seconds=60.0)  # a linger no test would wait out
+    try:
+        async with asyncio.timeout(5):
+            assert await m.execute("EVAL", ECHO, 0, "alone") == b"alone"
+    finally:
+        await m.aclose()
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_linger(
+    redis_server: RedisServer,
+) -> None:
+    m = mux(redis_server, linger_seconds=60.0)
+    try:
+        async with asyncio.timeout(5):
+            assert await m.execute("EVAL", ECHO, 0, "first") == b"first"
+            # Right after it: the next write lingers, and goes once it holds 256 commands.
+            replies = await asyncio.gather(*(m.execute("EVAL", ECHO, 0, i) for i in range(256)))
+        assert replies == [str(i).encode() for i in range(256)]
+    finally:
+        await m.aclose()
+
+
 async def test_closed_multiplexer_refuses(redis_server: RedisServer) -> None:
     m = mux(redis_server)
     async with asyncio.timeout(10):

@@ -25,6 +25,11 @@ Failures, as redis-py's client behaves:
 * Redis errors (`NOSCRIPT`, `OOM`, `WRONGPASS`, ...) become redis-py's exception
   classes, so `errors.translate` treats both paths alike.
 Bounded: at most `max_in_flight` commands wait for replies; one more fails at once.
+
+Under load (`linger_seconds`): while commands keep coming (the last one less than the
+linger ago), the next write waits that long for more, so that one write and one reply
+read serve several callers (or `_MAX_BATCH` commands, which go at once); a command after
+a quiet spell is written at once.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ EncodedArg = bytes | str | int | float
 
 _CHECK_SECONDS: Final = 0.25
 """How often a connection's oldest waiting command is checked against the timeout."""
+_MAX_BATCH: Final = 256
+"""Commands queued for one write at most: a full batch goes without waiting."""
 
 
 def _pack(args: tuple[EncodedArg, ...]) -> bytes:
@@ -60,8 +67,10 @@ class _Overloaded(rex.ConnectionError):
 class _Connection(asyncio.Protocol):
     """One socket: commands written in order, replies matched to them in order."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, linger: float = 0.0) -> None:
         self._loop = loop
+        self._linger = linger
+        self._last_send = float("-inf")  # (loop time) of the last command
         self._reader = hiredis.Reader(
             protocolError=rex.InvalidResponse, replyError=BaseParser.parse_error
         )
@@ -78,13 +87,22 @@ class _Connection(asyncio.Protocol):
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
         self._transport = cast(asyncio.Transport, transport)
 
-    def send(self, packed: bytes) -> asyncio.Future[Any]:
-        """Queue one packed command; its reply resolves the returned future."""
-        if not self._outgoing:
-            self._loop.call_soon(self._write)
+    def send(self, packed: bytes, *, linger: bool = True) -> asyncio.Future[Any]:
+        """Queue one packed command; its reply resolves the returned future. `linger`
+        False: written in this loop turn, and not counted as load (the set-up's commands)."""
+        now = self._loop.time()
+        if not self._outgoing or not linger:
+            if linger and now - self._last_send < self._linger:
+                self._loop.call_later(self._linger, self._write)
+            else:
+                self._loop.call_soon(self._write)
+        if linger:
+            self._last_send = now
         self._outgoing.append(packed)
+        if len(self._outgoing) >= _MAX_BATCH:
+            self._write()  # (the scheduled write then finds the next batch, or nothing)
         future: asyncio.Future[Any] = self._loop.create_future()
-        self.waiting.append((future, self._loop.time()))
+        self.waiting.append((future, now))
         return future
 
     def _write(self) -> None:
@@ -143,9 +161,12 @@ class Multiplexer:
         retries: int = 3,
         max_in_flight: int = 10_000,
         tls: ssl.SSLContext | None = None,
+        linger_seconds: float = 0.0,
     ) -> None:
         """Timeouts in seconds; `retries`: new connections tried after a broken one;
-        `tls`: the context of a TLS connection (`rediss://`), which verifies `host`."""
+        `tls`: the context of a TLS connection (`rediss://`), which verifies `host`;
+        `linger_seconds`: how long a write waits for more commands while they keep coming
+        (0: each event-loop turn's commands are written at once)."""
         self._host, self._port, self._db = host, port, db
         self._tls = tls
         self._username, self._password = username, password
@@ -154,6 +175,7 @@ class Multiplexer:
         self._command_timeout = command_timeout
         self._retries = retries
         self._max_in_flight = max_in_flight
+        self._linger = linger_seconds
         self._connection: _Connection | None = None
         self._connecting: asyncio.Task[_Connection] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -211,7 +233,7 @@ class Multiplexer:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(loop),
+                    lambda: _Connection(loop, self._linger),
                     self._host,
                     self._port,
                     ssl=self._tls,
@@ -244,7 +266,7 @@ class Multiplexer:
             commands.append(("SELECT", self._db))
         if self._client_name:
             commands.append(("CLIENT", "SETNAME", self._client_name))
-        replies = [connection.send(_pack(tuple(c))) for c in commands]
+        replies = [connection.send(_pack(tuple(c)), linger=False) for c in commands]
         try:
             for reply in replies:
                 await reply
