@@ -1,5 +1,6 @@
-"""SqliteWriter's group commit under load: functions that keep arriving share a group after a
-linger; one after a quiet spell, a full group and what is queued at stop go at once."""
+"""SqliteWriter's group commit under load: a group started by a function that expects others
+lingers for them; any other function, a full group and what lingers at stop go at once. And
+the idempotency store lingers only while other sends are under way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from smsgateway.backends.sqlite import idempotency
+from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore
 from smsgateway.backends.sqlite.writer import SqliteWriter
+from smsgateway.v1 import smsgateway_pb2 as pb
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS items (k INTEGER PRIMARY KEY)"
 
@@ -42,7 +48,7 @@ async def _started(path: Path, **options: Any) -> SqliteWriter:
     return writer
 
 
-async def test_functions_arriving_faster_than_the_linger_share_groups(tmp_path: Path) -> None:
+async def test_functions_that_expect_others_share_lingering_groups(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     writer = await _started(path, linger_seconds=0.05)
     sizes = _count_groups(writer)
@@ -50,7 +56,7 @@ async def test_functions_arriving_faster_than_the_linger_share_groups(tmp_path: 
 
         async def one(k: int) -> int:
             await asyncio.sleep(k * 0.002)  # a steady stream, one every 2 ms
-            return await writer.run(_insert(k), atomic=True)
+            return await writer.run(_insert(k), atomic=True, linger=True)
 
         results = await asyncio.wait_for(asyncio.gather(*(one(k) for k in range(60))), 10)
     finally:
@@ -62,12 +68,13 @@ async def test_functions_arriving_faster_than_the_linger_share_groups(tmp_path: 
     assert len(sizes) <= 6, sizes
 
 
-async def test_a_function_after_a_quiet_spell_goes_at_once(tmp_path: Path) -> None:
+async def test_a_function_that_expects_no_others_goes_at_once(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     writer = await _started(path, linger_seconds=60.0)  # a linger no test would wait out
     try:
-        assert await asyncio.wait_for(writer.run(_insert(1), atomic=True), 5) == 1
-        assert _stored(path) == [1]
+        for k in range(3):  # one after another, as a caller that waits for each
+            assert await asyncio.wait_for(writer.run(_insert(k), atomic=True), 5) == 1
+        assert _stored(path) == [0, 1, 2]
     finally:
         await writer.stop()
 
@@ -77,25 +84,83 @@ async def test_a_full_group_goes_without_waiting_for_the_linger(tmp_path: Path) 
     writer = await _started(path, linger_seconds=60.0, max_group=4)
     sizes = _count_groups(writer)
     try:
-        await asyncio.wait_for(writer.run(_insert(0)), 5)  # the first one: at once
-        # Right after it: the next group lingers, and goes as soon as it holds four.
+        # The group lingers, and goes as soon as it holds four.
         results = await asyncio.wait_for(
-            asyncio.gather(*(writer.run(_insert(k)) for k in range(1, 5))), 5
+            asyncio.gather(*(writer.run(_insert(k), linger=True) for k in range(4))), 5
         )
     finally:
         await writer.stop()
     assert results == [1, 1, 1, 1]
-    assert sizes == [1, 4]
-    assert _stored(path) == [0, 1, 2, 3, 4]
+    assert sizes == [4]
+    assert _stored(path) == [0, 1, 2, 3]
 
 
 async def test_stop_commits_a_lingering_group_and_answers_its_callers(tmp_path: Path) -> None:
     path = tmp_path / "w.db"
     writer = await _started(path, linger_seconds=60.0)
     await asyncio.wait_for(writer.run(_insert(0)), 5)
-    lingering = asyncio.ensure_future(writer.run(_insert(1)))
+    lingering = asyncio.ensure_future(writer.run(_insert(1), linger=True))
     await asyncio.sleep(0.05)
     assert not lingering.done()  # waiting for company
     await asyncio.wait_for(writer.stop(), 5)
     assert await asyncio.wait_for(lingering, 5) == 1
     assert _stored(path) == [0, 1]
+
+
+def _in_flight(request_id: str) -> pb.SendSmsResponse:
+    response = pb.SendSmsResponse(request_id=request_id, recipient_count=1)
+    response.calls.add(index=0, phone_numbers=["13800000000"], outcome=pb.CALL_OUTCOME_UNKNOWN)
+    return response
+
+
+def _landed(response: pb.SendSmsResponse) -> pb.UpstreamCall:
+    call = pb.UpstreamCall()
+    call.CopyFrom(response.calls[0])
+    call.outcome = pb.CALL_OUTCOME_ACCEPTED
+    call.biz_id = "B-" + response.request_id
+    return call
+
+
+async def test_claims_one_after_another_do_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency, "_GROUP_LINGER_SECONDS", 60.0)
+    store = SqliteIdempotencyStore(tmp_path / "idem.db", ttl_seconds=3600)
+    await store.open()
+    try:
+        for k in range(5):  # a caller sending one after another: no other send under way
+            response = _in_flight(f"seq-{k}")
+            assert await asyncio.wait_for(store.claim(f"seq-{k}", b"f", response), 5) is None
+            store.record_outcome(f"seq-{k}", _landed(response))
+        record = await asyncio.wait_for(store.get("seq-4"), 5)
+        assert record is not None
+        assert record.response.calls[0].outcome == pb.CALL_OUTCOME_ACCEPTED
+    finally:
+        await store.close()
+
+
+async def test_claims_made_while_a_send_is_under_way_share_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency, "_GROUP_LINGER_SECONDS", 0.05)
+    store = SqliteIdempotencyStore(tmp_path / "idem.db", ttl_seconds=3600)
+    await store.open()
+    sizes = _count_groups(store._writer)
+    try:
+        first = _in_flight("open")
+        assert await asyncio.wait_for(store.claim("open", b"f", first), 5) is None  # at once
+        assert sizes == [1]
+
+        async def one(k: int) -> object:
+            await asyncio.sleep(k * 0.002)
+            return await store.claim(f"c-{k}", b"f", _in_flight(f"c-{k}"))
+
+        # "open" has its call in flight: the next claims linger for one another.
+        results = await asyncio.wait_for(asyncio.gather(*(one(k) for k in range(20))), 10)
+        assert results == [None] * 20
+        assert 2 <= len(sizes) <= 4, sizes
+        for k in range(20):
+            record = await asyncio.wait_for(store.get(f"c-{k}"), 5)
+            assert record is not None and record.fingerprint == b"f"
+    finally:
+        await store.close()

@@ -26,10 +26,11 @@ Failures, as redis-py's client behaves:
   classes, so `errors.translate` treats both paths alike.
 Bounded: at most `max_in_flight` commands wait for replies; one more fails at once.
 
-Under load (`linger_seconds`): while commands keep coming (the last one less than the
-linger ago), the next write waits that long for more, so that one write and one reply
-read serve several callers (or `_MAX_BATCH` commands, which go at once); a command after
-a quiet spell is written at once.
+Under load (`linger_seconds`): a command queued while others still wait for their replies
+(callers are working concurrently) makes the next write wait that long for more, so that
+one write and one reply read serve several callers (`_MAX_BATCH` commands go at once); a
+command with none in flight (a quiet spell, a caller whose commands follow one another)
+is written at once.
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, linger: float = 0.0) -> None:
         self._loop = loop
         self._linger = linger
-        self._last_send = float("-inf")  # (loop time) of the last command
         self._reader = hiredis.Reader(
             protocolError=rex.InvalidResponse, replyError=BaseParser.parse_error
         )
@@ -89,15 +89,13 @@ class _Connection(asyncio.Protocol):
 
     def send(self, packed: bytes, *, linger: bool = True) -> asyncio.Future[Any]:
         """Queue one packed command; its reply resolves the returned future. `linger`
-        False: written in this loop turn, and not counted as load (the set-up's commands)."""
+        False: written in this loop turn (the set-up's commands)."""
         now = self._loop.time()
         if not self._outgoing or not linger:
-            if linger and now - self._last_send < self._linger:
+            if linger and self._linger and self.waiting:
                 self._loop.call_later(self._linger, self._write)
             else:
                 self._loop.call_soon(self._write)
-        if linger:
-            self._last_send = now
         self._outgoing.append(packed)
         if len(self._outgoing) >= _MAX_BATCH:
             self._write()  # (the scheduled write then finds the next batch, or nothing)
@@ -165,8 +163,8 @@ class Multiplexer:
     ) -> None:
         """Timeouts in seconds; `retries`: new connections tried after a broken one;
         `tls`: the context of a TLS connection (`rediss://`), which verifies `host`;
-        `linger_seconds`: how long a write waits for more commands while they keep coming
-        (0: each event-loop turn's commands are written at once)."""
+        `linger_seconds`: how long a write waits for more commands while others wait for
+        replies (0: each event-loop turn's commands are written at once)."""
         self._host, self._port, self._db = host, port, db
         self._tls = tls
         self._username, self._password = username, password

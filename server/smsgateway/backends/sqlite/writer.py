@@ -14,10 +14,11 @@ of CPU under load, against 10 for the SQL). A function submitted as `atomic`
 makes its changes in one statement (or its own savepoint), so it runs with no
 transaction or savepoint around it: alone, it is one autocommit statement.
 
-Group commit under load (`linger_seconds`): when functions keep arriving (the last one came
-less than the linger ago), a new group waits that long for others before it goes,
-so that one hand-off and one commit serve several callers; a function arriving after a
-quiet spell goes at once. Callers still get their result only once it is committed.
+Group commit under load (`linger_seconds`): a function submitted with `linger` (its caller
+knows that others will follow soon, e.g. other sends are under way) that starts a new group
+makes the group wait that long for them, so that one hand-off and one commit serve several
+callers; any other function goes in this loop turn. Callers still get their result only
+once it is committed.
 """
 
 from __future__ import annotations
@@ -53,15 +54,13 @@ class SqliteWriter:
     ) -> None:
         """`wal_autocheckpoint`: WAL pages after which a commit copies them back into the
         database (None: SQLite's default, 1,000); fewer, larger checkpoints cost less per
-        commit when commits are many and small. `linger_seconds`: how long a group waits
-        for more functions when the previous function came less than this long ago (0: each
-        loop turn's functions go at once)."""
+        commit when commits are many and small. `linger_seconds`: how long a group started
+        by a `linger` function waits for more (0: each loop turn's functions go at once)."""
         self._path = path
         self._synchronous = synchronous
         self._max_group = max_group
         self._wal_autocheckpoint = wal_autocheckpoint
         self._linger = linger_seconds
-        self._last_call_at = float("-inf")  # (loop time) of the last `run`, when lingering
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._batch: list[_Item] | None = None  # this loop turn's functions, not yet handed over
@@ -87,12 +86,15 @@ class SqliteWriter:
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T], *, atomic: bool = False) -> T:
+    async def run(
+        self, fn: Callable[[sqlite3.Connection], T], *, atomic: bool = False, linger: bool = False
+    ) -> T:
         """Run `fn(connection)` in the writer thread, inside a committed transaction.
 
         `atomic`: `fn` is atomic on its own (a single statement, or its own savepoint when
         `connection.in_transaction`, else its own transaction), so the writer adds neither
         a transaction nor a savepoint; its changes are committed when this returns.
+        `linger`: others will follow soon; a group this starts waits `linger_seconds`.
         """
         if self._thread is None:
             raise StoreUnavailableError(f"{self._path.name} is not open")
@@ -104,12 +106,10 @@ class SqliteWriter:
             # loop's: its callers are gone with it.)
             batch = self._batch = []
             self._batch_loop = loop
-            if self._linger and loop.time() - self._last_call_at < self._linger:
+            if linger and self._linger:
                 loop.call_later(self._linger, self._submit, loop)
             else:
                 loop.call_soon(self._submit, loop)
-        if self._linger:
-            self._last_call_at = loop.time()
         batch.append((fn, done, atomic))
         if len(batch) >= self._max_group:
             self._submit(loop)  # full: no reason to wait for more
