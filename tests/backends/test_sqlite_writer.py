@@ -5,8 +5,9 @@ the idempotency store lingers only while other sends are under way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,13 +122,21 @@ def _landed(response: pb.SendSmsResponse) -> pb.UpstreamCall:
     return call
 
 
+@contextlib.asynccontextmanager
+async def _opened_store(path: Path) -> AsyncIterator[SqliteIdempotencyStore]:
+    store = SqliteIdempotencyStore(path, ttl_seconds=3600)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def test_claims_one_after_another_do_not_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(idempotency, "_GROUP_LINGER_SECONDS", 60.0)
-    store = SqliteIdempotencyStore(tmp_path / "idem.db", ttl_seconds=3600)
-    await store.open()
-    try:
+    async with _opened_store(tmp_path / "idem.db") as store:
         for k in range(5):  # a caller sending one after another: no other send under way
             response = _in_flight(f"seq-{k}")
             assert await asyncio.wait_for(store.claim(f"seq-{k}", b"f", response), 5) is None
@@ -135,18 +144,14 @@ async def test_claims_one_after_another_do_not_wait(
         record = await asyncio.wait_for(store.get("seq-4"), 5)
         assert record is not None
         assert record.response.calls[0].outcome == pb.CALL_OUTCOME_ACCEPTED
-    finally:
-        await store.close()
 
 
 async def test_claims_made_while_a_send_is_under_way_share_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(idempotency, "_GROUP_LINGER_SECONDS", 0.05)
-    store = SqliteIdempotencyStore(tmp_path / "idem.db", ttl_seconds=3600)
-    await store.open()
-    sizes = _count_groups(store._writer)
-    try:
+    async with _opened_store(tmp_path / "idem.db") as store:
+        sizes = _count_groups(store._writer)
         first = _in_flight("open")
         assert await asyncio.wait_for(store.claim("open", b"f", first), 5) is None  # at once
         assert sizes == [1]
@@ -162,5 +167,3 @@ async def test_claims_made_while_a_send_is_under_way_share_commits(
         for k in range(20):
             record = await asyncio.wait_for(store.get(f"c-{k}"), 5)
             assert record is not None and record.fingerprint == b"f"
-    finally:
-        await store.close()

@@ -91,8 +91,8 @@ class _Connection(asyncio.Protocol):
         """Queue one packed command; its reply resolves the returned future. `linger`
         False: written in this loop turn (the set-up's commands)."""
         now = self._loop.time()
-        if not self._outgoing or not linger:
-            if linger and self._linger and self.waiting:
+        if not linger or not self._outgoing:  # (else a write is already scheduled)
+            if linger and self._linger and self.waiting:  # others in flight: wait for more
                 self._loop.call_later(self._linger, self._write)
             else:
                 self._loop.call_soon(self._write)
