@@ -6,16 +6,16 @@ backend) and this load generator (grpc.aio, N concurrent callers of SendSms with
 request_id each). The server's CPU is read from /proc before and after the run;
 for Redis the server's CPU and the commands it processed are printed too.
 
-Targets, measured one after the other against the same sandbox, in `--rounds`
-interleaved rounds (floor, sqlite, redis, floor, ...): on a shared machine the load
-drifts, so each figure is the median of its rounds, and every ratio compares medians
-measured at the same times:
+Targets, all running side by side against the same sandbox and loaded one at a time
+in `--rounds` alternating bursts (floor, sqlite, redis, floor, ...): on a shared
+machine the load drifts, so each figure is the median of its bursts, and every ratio
+compares bursts seconds apart (the median of the per-round ratios is reported):
 * `floor`: bench/floor_server.py, a bare grpc.aio SendSms making one aiohttp POST
   (no validation, idempotency, metrics or tracing): what no facade can beat.
 * `sqlite`: the gateway on its embedded default (durable idempotency on).
 * `redis`: the gateway on a redis-server started here (AOF everysec).
 
-Usage: python bench/bench_send.py [--seconds 8] [--rounds 3] [--concurrency 32]
+Usage: python bench/bench_send.py [--seconds 4] [--rounds 6] [--concurrency 32]
                                   [--recipients 1,100,1000] [--targets floor,sqlite,redis]
 """
 
@@ -186,9 +186,21 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise SystemExit("redis-server did not start")
 
 
-def measure(
-    target: str, args: argparse.Namespace, sandbox_url: str, recipients: int, workdir: Path
-) -> Result:
+@dataclass
+class Server:
+    """One target, started once and loaded in bursts (idle in between)."""
+
+    target: str
+    address: str
+    proc: subprocess.Popen[bytes]
+    redis: subprocess.Popen[bytes] | None = None
+    redis_port: int = 0
+
+    def stop(self) -> None:
+        stop(self.proc, *([self.redis] if self.redis else []))
+
+
+def start_server(target: str, sandbox_url: str, recipients: int, workdir: Path) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     grpc_port = free_port()
     env = {
@@ -214,24 +226,30 @@ def measure(
     if target == "floor":
         floor = str(Path(__file__).with_name("floor_server.py"))
         command = [sys.executable, floor, str(grpc_port), sandbox_url, "benchapp", "sandbox-secret"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    address = f"127.0.0.1:{grpc_port}"
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = Server(target, f"127.0.0.1:{grpc_port}", proc, redis, redis_port)
     try:
         time.sleep(0.3)
-        asyncio.run(wait_ready(address, server))
-        asyncio.run(load(address, args.warmup, args.concurrency, recipients))
-        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-        rcpu0 = cpu_seconds(redis.pid) if redis else 0.0
-        rcmd0 = redis_commands(redis_port) if redis else 0
-        ok, failed = asyncio.run(load(address, args.seconds, args.concurrency, recipients))
-        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
-        rcpu1 = cpu_seconds(redis.pid) if redis else 0.0
-        rcmd1 = redis_commands(redis_port) if redis else 0
-    finally:
-        stop(server, *([redis] if redis else []))
+        asyncio.run(wait_ready(server.address, proc))
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def burst(server: Server, seconds: float, args: argparse.Namespace, recipients: int) -> Result:
+    """`seconds` of load on one server; its CPU (and redis-server's) per send meanwhile."""
+    redis = server.redis
+    cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
+    rcpu0 = cpu_seconds(redis.pid) if redis else 0.0
+    rcmd0 = redis_commands(server.redis_port) if redis else 0
+    ok, failed = asyncio.run(load(server.address, seconds, args.concurrency, recipients))
+    cpu1, t1 = cpu_seconds(server.proc.pid), time.monotonic()
+    rcpu1 = cpu_seconds(redis.pid) if redis else 0.0
+    rcmd1 = redis_commands(server.redis_port) if redis else 0
     sends = max(ok, 1)
     return Result(
-        target,
+        server.target,
         recipients,
         ok,
         failed,
@@ -240,6 +258,27 @@ def measure(
         (rcpu1 - rcpu0) / sends * 1e6 if redis else None,
         (rcmd1 - rcmd0 - 2) / sends if redis else None,  # minus our two INFO calls
     )
+
+
+def measure_all(
+    targets: list[str], args: argparse.Namespace, sandbox_url: str, recipients: int, workdir: Path
+) -> list[list[Result]]:
+    """Every target running side by side, loaded one at a time in alternating bursts
+    (floor, sqlite, redis, floor, ...): each gateway burst sits seconds from a floor burst,
+    so the drift of a shared machine's load moves both alike. Returns one list per round."""
+    servers: list[Server] = []
+    try:
+        for target in targets:
+            servers.append(start_server(target, sandbox_url, recipients, workdir))
+        for server in servers:
+            asyncio.run(load(server.address, args.warmup, args.concurrency, recipients))
+        return [
+            [burst(server, args.seconds, args, recipients) for server in servers]
+            for _ in range(args.rounds)
+        ]
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def median(values: list[float]) -> float:
@@ -296,8 +335,8 @@ def report(all_rounds: list[list[Result]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--recipients", default="1,100,1000", help="comma-separated")
@@ -318,18 +357,17 @@ def main() -> None:
         )
         try:
             results = [
-                [
-                    measure(target, args, f"http://127.0.0.1:{sandbox_port}", n, workdir / str(k))
-                    for target in targets
-                ]
+                round_results
                 for n in recipient_counts
-                for k in range(args.rounds)
+                for round_results in measure_all(
+                    targets, args, f"http://127.0.0.1:{sandbox_port}", n, workdir / str(n)
+                )
             ]
         finally:
             stop(sandbox)
     print(
         f"concurrency={args.concurrency} seconds={args.seconds:g} per target and round, "
-        f"medians of {args.rounds} interleaved rounds"
+        f"medians of {args.rounds} interleaved rounds (all targets running, loaded in turn)"
     )
     report(results)
 
