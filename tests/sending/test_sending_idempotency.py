@@ -6,6 +6,7 @@ Each "replica" is its own store with its own Redis client, as separate processes
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -220,6 +221,54 @@ async def test_a_send_claimed_in_flight_records_each_call_and_takes_only_retryab
     assert record is not None
     assert [c.message for c in record.response.calls] == ["", "in flight", "in flight"]
     assert len(record.response.calls) == 3
+
+
+async def test_a_call_claimed_in_flight_that_was_not_sent_is_taken_once_by_a_retry(
+    open_store: OpenStore,
+) -> None:
+    """A small send's call that never left (recorded by this process, not awaited) is free
+    for a retry: taken once, its new outcome recorded over it, also after a restart."""
+    store = await open_store()
+    assert await store.claim("r1", b"fp", all_in_flight(2)) is None
+    not_sent = pb.UpstreamCall(index=1, outcome=pb.CALL_OUTCOME_NOT_SENT, message="no slot")
+    store.record_outcome("r1", accepted(0, "4"))
+    store.record_outcome("r1", not_sent)
+    # The retry (here or in another process) takes the call that was not sent, once.
+    assert await store.take_calls("r1", [in_flight(0), in_flight(1)]) == {1}
+    assert await store.take_calls("r1", [in_flight(1)]) == set()
+    store.record_outcome("r1", accepted(1, "5"))
+    await store.close()
+    record = await (await open_store()).get("r1")
+    assert record is not None
+    assert [(c.outcome, c.biz_id) for c in record.response.calls] == [
+        (pb.CALL_OUTCOME_ACCEPTED, "4" * 20),
+        (pb.CALL_OUTCOME_ACCEPTED, "5" * 20),
+    ]
+    assert [c.message for c in record.response.calls] == ["", ""]
+
+
+async def test_outcomes_of_calls_claimed_in_flight_are_read_by_another_process(
+    open_store: OpenStore,
+) -> None:
+    """Written behind (nobody awaits them), they reach the shared store within moments, and
+    a call still in flight stays so."""
+    store = await open_store()
+    other = await open_store()
+    assert await store.claim("r1", b"fp", all_in_flight(3)) is None
+    store.record_outcome("r1", accepted(0, "7"))
+    store.record_outcome("r1", accepted(2, "8"))
+    for _ in range(200):
+        seen = await other.get("r1")
+        assert seen is not None
+        if seen.response.calls[2].outcome == pb.CALL_OUTCOME_ACCEPTED:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the recorded outcomes never reached the store")
+    calls = seen.response.calls
+    assert [c.biz_id for c in calls] == ["7" * 20, "", "8" * 20]
+    assert calls[1].outcome == pb.CALL_OUTCOME_UNKNOWN and calls[1].message == "in flight"
+    assert [list(c.phone_numbers) for c in calls] == [[f"138{i:04d}0000"] for i in range(3)]
 
 
 async def test_outcomes_recorded_twice_keep_the_last(open_store: OpenStore) -> None:
@@ -549,3 +598,32 @@ async def test_sqlite_checkpoints_its_log_every_10000_pages_and_stays_readable(
         assert all([await reopened.get(f"r{i}") is not None for i in (0, 150, 299)])
     finally:
         await reopened.close()
+
+
+async def test_sqlite_writes_a_small_sends_outcomes_into_its_own_row(tmp_path: Path) -> None:
+    """SQLite: the outcomes of a send claimed inline rewrite its `sends` row (no
+    `send_calls` row each); a call taken again by a retry gets a row of its own, and its
+    later outcomes go there."""
+    path = tmp_path / "idem.db"
+    store = SqliteIdempotencyStore(path, ttl_seconds=60, clock=Clock())
+    await store.open()
+    try:
+        for i in range(20):
+            assert await store.claim(f"r{i}", b"fp", all_in_flight(2, f"r{i}")) is None
+            store.record_outcome(f"r{i}", accepted(0, "1"))
+            not_sent = pb.UpstreamCall(index=1, outcome=pb.CALL_OUTCOME_NOT_SENT)
+            store.record_outcome(f"r{i}", not_sent)
+        await store.get("r0")  # (applies what is queued)
+
+        def count(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT count(*) FROM send_calls").fetchone()[0])
+
+        assert await store._writer.run(count) == 0
+        assert await store.take_calls("r3", [in_flight(1)]) == {1}
+        store.record_outcome("r3", accepted(1, "2"))
+        record = await store.get("r3")
+        assert record is not None
+        assert [c.biz_id for c in record.response.calls] == ["1" * 20, "2" * 20]
+        assert await store._writer.run(count) == 1  # the call taken, as it stands now
+    finally:
+        await store.close()
