@@ -237,13 +237,13 @@ def start_server(target: str, sandbox_url: str, recipients: int, workdir: Path) 
     return server
 
 
-def burst(server: Server, seconds: float, args: argparse.Namespace, recipients: int) -> Result:
-    """`seconds` of load on one server; its CPU (and redis-server's) per send meanwhile."""
+def burst(server: Server, args: argparse.Namespace, recipients: int) -> Result:
+    """`args.seconds` of load on one server; its CPU (and redis-server's) per send meanwhile."""
     redis = server.redis
     cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     rcpu0 = cpu_seconds(redis.pid) if redis else 0.0
     rcmd0 = redis_commands(server.redis_port) if redis else 0
-    ok, failed = asyncio.run(load(server.address, seconds, args.concurrency, recipients))
+    ok, failed = asyncio.run(load(server.address, args.seconds, args.concurrency, recipients))
     cpu1, t1 = cpu_seconds(server.proc.pid), time.monotonic()
     rcpu1 = cpu_seconds(redis.pid) if redis else 0.0
     rcmd1 = redis_commands(server.redis_port) if redis else 0
@@ -272,10 +272,7 @@ def measure_all(
             servers.append(start_server(target, sandbox_url, recipients, workdir))
         for server in servers:
             asyncio.run(load(server.address, args.warmup, args.concurrency, recipients))
-        return [
-            [burst(server, args.seconds, args, recipients) for server in servers]
-            for _ in range(args.rounds)
-        ]
+        return [[burst(server, args, recipients) for server in servers] for _ in range(args.rounds)]
     finally:
         for server in servers:
             server.stop()

@@ -17,7 +17,7 @@ from smsgateway.backends.redis.connection import RedisSettings, connect
 from smsgateway.backends.redis.idempotency import _TAKE, RedisIdempotencyStore
 from smsgateway.backends.redis.keys import RedisKeys
 from smsgateway.backends.sqlite.idempotency import SqliteIdempotencyStore
-from smsgateway.sending.ports import IdempotencyStore
+from smsgateway.sending.ports import IdempotencyStore, SendRecord
 from smsgateway.store_errors import StoreUnavailableError
 from smsgateway.v1 import smsgateway_pb2 as pb
 from testkit.redis_server import RedisServer
@@ -48,6 +48,18 @@ def accepted(index: int, biz: str = "1") -> pb.UpstreamCall:
     return pb.UpstreamCall(
         index=index, outcome=pb.CALL_OUTCOME_ACCEPTED, biz_id=biz * 20, provider_code="10000"
     )
+
+
+async def accepted_in(store: IdempotencyStore, request_id: str, index: int) -> SendRecord:
+    """The record once call `index` reads accepted in `store` (written behind by another
+    store: polled for up to 2 s)."""
+    for _ in range(200):
+        seen = await store.get(request_id)
+        assert seen is not None
+        if seen.response.calls[index].outcome == pb.CALL_OUTCOME_ACCEPTED:
+            return seen
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"call {index}'s recorded outcome never reached the store")
 
 
 OpenStore = Callable[..., Awaitable[IdempotencyStore]]
@@ -257,14 +269,7 @@ async def test_outcomes_of_calls_claimed_in_flight_are_read_by_another_process(
     assert await store.claim("r1", b"fp", all_in_flight(3)) is None
     store.record_outcome("r1", accepted(0, "7"))
     store.record_outcome("r1", accepted(2, "8"))
-    for _ in range(200):
-        seen = await other.get("r1")
-        assert seen is not None
-        if seen.response.calls[2].outcome == pb.CALL_OUTCOME_ACCEPTED:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the recorded outcomes never reached the store")
+    seen = await accepted_in(other, "r1", 2)
     calls = seen.response.calls
     assert [c.biz_id for c in calls] == ["7" * 20, "", "8" * 20]
     assert calls[1].outcome == pb.CALL_OUTCOME_UNKNOWN and calls[1].message == "in flight"
@@ -301,14 +306,7 @@ async def test_recorded_outcomes_are_written_soon_and_read_back_at_once(
     # Written without anyone awaiting: another process sees them after a moment.
     store.record_outcome("r1", accepted(3, "9"))
     other = await open_store()
-    for _ in range(200):
-        seen = await other.get("r1")
-        assert seen is not None
-        if seen.response.calls[3].outcome == pb.CALL_OUTCOME_ACCEPTED:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the queued outcome was never written")
+    seen = await accepted_in(other, "r1", 3)
     assert list(seen.response.calls[3].phone_numbers) == ["13800030000"]
 
 

@@ -153,7 +153,9 @@ class SqliteIdempotencyStore:
                     # (Calls that never recorded an outcome: forget them; the outcomes of
                     # any that still do are written as `send_calls` rows.)
                     self._open.clear()
-                self._open[request_id] = _Open(len(response.calls), blob)
+                self._open[request_id] = _Open(
+                    len(response.calls), pb.SendSmsResponse.FromString(blob)
+                )
             return claimed
 
         header_blob, rows = records.rows_of(request_id, response)
@@ -196,7 +198,7 @@ class SqliteIdempotencyStore:
         tracked = self._open.get(request_id)
         if tracked is None or not tracked.record_outcome(call):
             self._outcomes.append(records.outcome_values(request_id, call))
-        elif tracked.header is not None:
+        else:
             self._headers[request_id] = tracked.header
         if tracked is not None:
             tracked.left -= 1
@@ -269,10 +271,8 @@ class _Open:
 
     left: int
     """Its calls without an outcome yet."""
-    blob: bytes
-    """Its header as claimed."""
-    header: pb.SendSmsResponse | None = None
-    """Its header with the outcomes recorded so far (parsed from `blob` at the first)."""
+    header: pb.SendSmsResponse
+    """Its header as claimed, with the outcomes recorded so far."""
     rows: bool = False
     """True once its outcomes go to `send_calls` rows (a call of it was taken or updated)."""
 
@@ -280,8 +280,6 @@ class _Open:
         """Put a call's outcome into the header; False when it must be a row instead."""
         if self.rows:
             return False
-        if self.header is None:
-            self.header = pb.SendSmsResponse.FromString(self.blob)
         calls = self.header.calls
         if not 0 <= call.index < len(calls) or calls[call.index].index != call.index:
             return True  # a call the record does not have: nothing to write
